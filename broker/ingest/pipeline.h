@@ -1,0 +1,100 @@
+// IngestPipeline: the IngestSink implementation. Validation, a bounded queue and a group
+// committer thread that appends to the durable log.
+//
+// The queue is bounded in readings. The committer takes every waiting batch up to
+// `max_commit_readings`, registers new sensors, appends them in one atomic log write (one fsync
+// with Durability::Sync), updates the latest cache, then completes each batch. A failed write
+// fails every batch of that group; none of it is stored.
+//
+// Counters are atomics, readable from any thread for /metrics.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "broker/core/time.h"
+#include "broker/ingest/ingest_sink.h"
+#include "broker/ingest/validation.h"
+#include "broker/log/reading_log.h"
+#include "broker/registry/sensor_registry.h"
+
+namespace databroker::ingest {
+
+struct PipelineOptions {
+  std::size_t queue_capacity_readings = 100000;
+  std::size_t max_commit_readings = 10000;
+};
+
+struct IngestCounters {
+  std::atomic<std::uint64_t> accepted_http{0};
+  std::atomic<std::uint64_t> accepted_mqtt{0};
+  std::atomic<std::uint64_t> rejected_batches{0};
+  std::atomic<std::uint64_t> rejected_readings{0};
+  std::atomic<std::uint64_t> queue_full{0};
+  std::atomic<std::uint64_t> commit_failures{0};
+  std::atomic<std::uint64_t> commits{0};
+  std::atomic<std::uint64_t> committed_readings{0};
+  std::atomic<std::uint64_t> commit_micros_total{0};
+  std::atomic<std::uint64_t> queued_readings{0};
+};
+
+class IngestPipeline final : public IngestSink {
+ public:
+  // All references must outlive the pipeline. Starts the committer thread.
+  IngestPipeline(const Validator& validator, log::ReadingLog& log,
+                 registry::SensorRegistry& registry, const core::Clock& clock,
+                 PipelineOptions options);
+  ~IngestPipeline() override;  // stops (drains) if still running
+
+  core::Status try_submit(std::vector<core::Reading> batch, IngestPath path,
+                          Completion done) override;
+  core::Status submit(std::vector<core::Reading> batch, IngestPath path, Completion done,
+                      std::chrono::milliseconds max_wait) override;
+
+  // Refuses new batches, commits everything queued, joins the committer. Idempotent.
+  void stop();
+
+  const IngestCounters& counters() const { return counters_; }
+
+  // Per-reason rejection counts, for /metrics: (reason, count) pairs.
+  std::vector<std::pair<std::string, std::uint64_t>> rejections_by_reason() const;
+
+ private:
+  struct Pending {
+    std::vector<core::Reading> batch;
+    IngestPath path;
+    Completion done;
+  };
+
+  core::Status validate(std::vector<core::Reading>& batch);
+  core::Status enqueue(std::vector<core::Reading> batch, IngestPath path, Completion done,
+                       std::chrono::milliseconds max_wait);
+  void run_committer();
+  void commit(std::vector<Pending>& group);
+
+  const Validator& validator_;
+  log::ReadingLog& log_;
+  registry::SensorRegistry& registry_;
+  const core::Clock& clock_;
+  const PipelineOptions options_;
+  IngestCounters counters_;
+
+  mutable std::mutex rejections_mutex_;  // guards rejections_
+  std::map<std::string, std::uint64_t, std::less<>> rejections_;
+
+  std::mutex mutex_;  // guards queue_, queued_readings_, stopping_
+  std::condition_variable has_work_;
+  std::condition_variable has_room_;
+  std::deque<Pending> queue_;
+  std::size_t queued_readings_ = 0;
+  bool stopping_ = false;
+  std::thread committer_;
+};
+
+}  // namespace databroker::ingest

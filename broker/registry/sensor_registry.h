@@ -1,0 +1,106 @@
+// The sensor registry: what the broker knows about each sensor (and so each stream), and the
+// latest reading of each.
+//
+// Sensors come from a declaration file (loaded at start) and, unless the registry is strict,
+// from their first accepted reading (auto-registration). Both are persisted in the MetaStore
+// namespace "sensors" and survive restarts. The latest-reading cache is rebuilt from the log at
+// start and then updated by the ingest writer after each durable append.
+//
+// Threading: every method is safe to call from any thread; reads take a shared lock, the
+// (rare) registrations and cache updates an exclusive one.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/core/reading.h"
+#include "broker/core/result.h"
+#include "broker/log/reading_log.h"
+
+namespace databroker::registry {
+
+using core::Reading;
+using core::Result;
+using core::Status;
+using core::TimestampMs;
+
+struct SensorInfo {
+  std::string id;
+  std::string kind;
+  std::string name;
+  std::optional<core::Location> location;
+  std::string zone;
+  std::vector<std::string> tags;
+  std::string owner;
+  std::string steward;
+  bool declared = false;  // from the declaration file, not auto-registered
+  TimestampMs registered_at = 0;
+
+  bool operator==(const SensorInfo&) const = default;
+};
+
+// A stream as reads see it: the sensor plus what the log knows of it.
+struct StreamState {
+  SensorInfo sensor;
+  std::optional<Reading> latest;
+  std::uint64_t readings_accepted = 0;  // since start
+};
+
+class SensorRegistry {
+ public:
+  // `meta` must outlive the registry. Loads the persisted sensors.
+  static Result<std::unique_ptr<SensorRegistry>> open(log::MetaStore& meta, bool strict);
+
+  // Declares sensors from the configuration's sensor file; a declaration replaces what was
+  // stored for the same id (the file is the source of truth for declared sensors).
+  Status declare(std::span<const SensorInfo> sensors, TimestampMs now);
+
+  bool is_strict() const { return strict_; }
+
+  // The sensor, if known.
+  std::optional<SensorInfo> find(std::string_view id) const;
+  bool contains(std::string_view id) const;
+
+  // Registers a sensor first seen in an accepted reading (no-op when known). Called by the
+  // ingest writer before the reading is appended, so the log never holds a reading of a sensor
+  // the registry lost.
+  Status register_seen(std::string_view id, std::string_view kind, TimestampMs now);
+
+  // Updates the latest-reading cache from readings now durable.
+  void observe(std::span<const Reading> readings);
+
+  std::optional<StreamState> stream(std::string_view id) const;
+  // Every stream, ordered by id.
+  std::vector<StreamState> streams() const;
+
+  // Refills the latest cache from the log (at start).
+  Status rebuild_latest(const log::ReadingLog& log);
+
+ private:
+  SensorRegistry(log::MetaStore& meta, bool strict) : meta_(meta), strict_(strict) {}
+  Status persist(const SensorInfo& info);
+
+  struct Entry {
+    SensorInfo info;
+    std::optional<Reading> latest;
+    std::uint64_t accepted = 0;
+  };
+
+  log::MetaStore& meta_;
+  const bool strict_;
+  mutable std::shared_mutex mutex_;  // guards entries_
+  std::map<std::string, Entry, std::less<>> entries_;
+};
+
+// Serialisation of a SensorInfo (JSON), shared by the store and the sensor file loader.
+std::string encode_sensor(const SensorInfo& info);
+Result<SensorInfo> decode_sensor(std::string_view json);
+
+}  // namespace databroker::registry
