@@ -1,1 +1,192 @@
-// written in a later step
+#include "broker/server/app.h"
+
+#include <signal.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "adapters/http/server.h"
+#include "adapters/mqtt/mqtt_ingest.h"
+#include "broker/access/key_store.h"
+#include "broker/core/logging.h"
+#include "broker/ingest/pipeline.h"
+#include "broker/log/reading_log.h"
+#include "broker/registry/sensor_registry.h"
+#include "broker/server/metrics.h"
+#include "broker/server/paths.h"
+#include "broker/server/version.h"
+
+namespace databroker::server {
+
+namespace {
+
+constexpr int kExitStartFailure = 1;
+constexpr auto kRetentionInterval = std::chrono::seconds(60);
+
+int start_failure(std::string_view what, const core::Error& error) {
+  core::log_error("server", std::string(what) + ": " + error.message);
+  return kExitStartFailure;
+}
+
+// Applies retention by age once a minute on its own thread, so the deletes never run on the
+// ingest writer or a network thread.
+class RetentionWorker {
+ public:
+  RetentionWorker(log::ReadingLog& log, const core::Clock& clock, config::Millis retention)
+      : log_(log), clock_(clock), retention_(retention), thread_([this] { run(); }) {}
+  ~RetentionWorker() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      auto removed = log_.drop_received_before(clock_.now_ms() - retention_.count());
+      if (!removed) {
+        core::log_warn("retention", "retention pass failed: " + removed.error().message);
+      } else if (*removed > 0) {
+        core::log_info("retention", "removed " + std::to_string(*removed) + " readings");
+      }
+      lock.lock();
+      wake_.wait_for(lock, kRetentionInterval, [&] { return stopping_; });
+    }
+  }
+
+  log::ReadingLog& log_;
+  const core::Clock& clock_;
+  const config::Millis retention_;
+  std::mutex mutex_;  // guards stopping_
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int run_server(const config::Config& config) {
+  core::LogLevel level = core::LogLevel::Info;
+  (void)core::parse_log_level(config.logging.level, level);  // validated by the config loader
+  core::set_log_level(level);
+  core::set_log_json(config.logging.format == config::LogFormat::Json);
+
+  // Block the stop signals before any thread starts, so every thread inherits the mask and only
+  // the main thread's sigwait sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  core::SystemClock clock;
+  std::error_code ec;
+  std::filesystem::create_directories(config.storage.data_dir, ec);
+  if (ec) {
+    return start_failure("data directory " + config.storage.data_dir,
+                         {core::ErrorCode::Unavailable, ec.message(), {}});
+  }
+
+  auto storage = log::open_rocksdb_storage({database_path(config), config.storage.durability});
+  if (!storage) return start_failure("cannot open the log", storage.error());
+  log::ReadingLog& reading_log = (*storage)->log();
+
+  core::KindCatalog kinds = core::KindCatalog::with_builtins();
+  for (const auto& kind : config.extra_kinds) {
+    if (auto status = kinds.add(kind); !status) return start_failure("kind", status.error());
+  }
+  auto profiles = access::ProfileSet::make(config.profiles);
+  if (!profiles) return start_failure("profiles", profiles.error());
+
+  auto registry = registry::SensorRegistry::open((*storage)->meta(), config.ingest.strict_sensors);
+  if (!registry) return start_failure("cannot open the sensor registry", registry.error());
+  if (auto status = (*registry)->declare(config.sensors, clock.now_ms()); !status) {
+    return start_failure("cannot store declared sensors", status.error());
+  }
+  if (auto status = (*registry)->rebuild_latest(reading_log); !status) {
+    return start_failure("cannot rebuild the latest-reading cache", status.error());
+  }
+
+  auto keys = access::KeyStore::open(key_file_path(config), clock);
+  if (!keys) return start_failure("cannot open the key store", keys.error());
+
+  ingest::Validator validator(kinds, config.ingest.rules, registry->get());
+  ingest::IngestPipeline pipeline(
+      validator, reading_log, **registry, clock,
+      {config.storage.queue_capacity_readings, config.storage.max_commit_readings});
+
+  std::unique_ptr<mqtt::MqttIngest> mqtt_ingest;
+  if (config.mqtt.enabled) {
+    mqtt_ingest = std::make_unique<mqtt::MqttIngest>(config.mqtt, pipeline, clock);
+  }
+
+  http::Services services{
+      .ingest = pipeline,
+      .registry = **registry,
+      .log = reading_log,
+      .keys = **keys,
+      .profiles = *profiles,
+      .kinds = kinds,
+      .clock = clock,
+      .readiness =
+          [&] {
+            return http::Readiness{true, !mqtt_ingest || mqtt_ingest->is_connected()};
+          },
+      .metrics =
+          [&] {
+            return render_metrics({pipeline, reading_log, **registry, mqtt_ingest.get(),
+                                   config.storage.queue_capacity_readings});
+          },
+  };
+  http::HttpServer http_server(config.http, services);
+  if (auto status = http_server.start(); !status) {
+    return start_failure("cannot start the HTTP server", status.error());
+  }
+  if (mqtt_ingest) {
+    if (auto status = mqtt_ingest->start(); !status) {
+      http_server.stop();
+      return start_failure("cannot start MQTT ingest", status.error());
+    }
+  }
+  std::optional<RetentionWorker> retention;
+  if (config.storage.retention) retention.emplace(reading_log, clock, *config.storage.retention);
+
+  core::log_info("server", std::string("databroker ") + kVersion + " listening on http://" +
+                               config.http.host + ":" + std::to_string(http_server.port()) +
+                               ", log at seq " + std::to_string(reading_log.last_seq()) +
+                               (mqtt_ingest ? ", MQTT " + config.mqtt.uri : ", MQTT off"));
+
+  while (true) {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0) continue;
+    if (signal == SIGHUP) {
+      core::log_info("server", "SIGHUP: nothing to reload yet (the policy engine reloads here)");
+      continue;
+    }
+    core::log_info("server", std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
+    break;
+  }
+
+  // In-flight HTTP ingest waits for its commit, so the pipeline keeps running until HTTP and
+  // MQTT have stopped handing it readings.
+  http_server.stop();
+  if (mqtt_ingest) mqtt_ingest->stop();
+  pipeline.stop();
+  retention.reset();
+  if (auto status = (*storage)->flush(); !status) {
+    core::log_error("server", "final flush failed: " + status.error().message);
+    return kExitStartFailure;
+  }
+  core::log_info("server", "stopped cleanly at seq " + std::to_string(reading_log.last_seq()));
+  return 0;
+}
+
+}  // namespace databroker::server

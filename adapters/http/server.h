@@ -1,0 +1,71 @@
+// The HTTP server: Boost.Beast, asynchronous, one io_context run by N threads.
+//
+// Serves the v1 REST contract of the brief: ingest (one reading, an array, the cross-sensor
+// batch), reads (streams, latest, history, the cross-stream feed), key administration, and
+// operations (/healthz, /readyz, /metrics). Every 4xx/5xx body is application/problem+json.
+//
+// Limits are enforced before work is done: header size (431), body size (413, refused from the
+// Content-Length before the body is read), header and body read timeouts, idle timeout, and a
+// cap on concurrent connections (over it, new connections get 503 and are closed).
+//
+// Threading: start() and stop() are called from one controlling thread. Handlers run on the
+// server's threads; the ingest completion is posted back to the connection's strand. No
+// handler blocks on storage writes; reads from the log are short and bounded by `limit`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "broker/access/identity.h"
+#include "broker/access/key_store.h"
+#include "broker/config/config.h"
+#include "broker/core/kinds.h"
+#include "broker/core/result.h"
+#include "broker/core/time.h"
+#include "broker/ingest/ingest_sink.h"
+#include "broker/log/reading_log.h"
+#include "broker/registry/sensor_registry.h"
+
+namespace databroker::http {
+
+struct Readiness {
+  bool log_open = false;
+  bool mqtt_connected = false;  // true when MQTT ingest is disabled
+};
+
+// What the handlers use. Every reference must outlive the server.
+struct Services {
+  ingest::IngestSink& ingest;
+  registry::SensorRegistry& registry;
+  const log::ReadingLog& log;
+  access::KeyStore& keys;
+  const access::ProfileSet& profiles;
+  const core::KindCatalog& kinds;
+  const core::Clock& clock;
+  std::function<Readiness()> readiness;
+  // Prometheus text exposition of everything outside the HTTP module; the server appends its own
+  // request metrics.
+  std::function<std::string()> metrics;
+};
+
+class HttpServer {
+ public:
+  HttpServer(const config::HttpConfig& config, Services services);
+  ~HttpServer();  // stops if running
+
+  // Binds and listens (port 0 = a free port) and starts the threads. Unavailable when the
+  // address cannot be bound.
+  core::Status start();
+  // The bound port, valid after a successful start().
+  std::uint16_t port() const;
+  // Stops accepting, lets in-flight requests finish (up to `grace`), closes the rest, joins.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace databroker::http

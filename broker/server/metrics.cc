@@ -1,0 +1,119 @@
+#include "broker/server/metrics.h"
+
+namespace databroker::server {
+
+namespace {
+
+class Exposition {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    out_ += help;
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+  void sample(std::string_view name, std::string_view labels, double value) {
+    out_ += name;
+    if (!labels.empty()) {
+      out_ += '{';
+      out_ += labels;
+      out_ += '}';
+    }
+    out_ += ' ';
+    if (value == static_cast<double>(static_cast<std::uint64_t>(value))) {
+      out_ += std::to_string(static_cast<std::uint64_t>(value));
+    } else {
+      out_ += std::to_string(value);
+    }
+    out_ += '\n';
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+std::string label(std::string_view name, std::string_view value) {
+  std::string out(name);
+  out += "=\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+std::string render_metrics(const MetricSources& s) {
+  Exposition e;
+  const auto& c = s.pipeline.counters();
+  e.family("databroker_readings_ingested_total", "counter",
+           "Readings stored in the durable log, by ingest path.");
+  e.sample("databroker_readings_ingested_total", label("path", "http"), c.accepted_http.load());
+  e.sample("databroker_readings_ingested_total", label("path", "mqtt"), c.accepted_mqtt.load());
+  e.family("databroker_readings_rejected_total", "counter",
+           "Validation problems in refused batches, by reason.");
+  for (const auto& [reason, count] : s.pipeline.rejections_by_reason()) {
+    e.sample("databroker_readings_rejected_total", label("reason", reason),
+             static_cast<double>(count));
+  }
+  e.family("databroker_ingest_batches_rejected_total", "counter",
+           "Batches refused by validation (nothing of them stored).");
+  e.sample("databroker_ingest_batches_rejected_total", "", c.rejected_batches.load());
+  e.family("databroker_ingest_queue_full_total", "counter",
+           "Submissions refused because the ingest queue was full.");
+  e.sample("databroker_ingest_queue_full_total", "", c.queue_full.load());
+  e.family("databroker_ingest_queue_readings", "gauge", "Readings queued or being written.");
+  e.sample("databroker_ingest_queue_readings", "", c.queued_readings.load());
+  e.family("databroker_ingest_queue_capacity_readings", "gauge", "Bound of the ingest queue.");
+  e.sample("databroker_ingest_queue_capacity_readings", "", static_cast<double>(s.queue_capacity));
+  e.family("databroker_log_commits_total", "counter", "Group commits to the durable log.");
+  e.sample("databroker_log_commits_total", "", c.commits.load());
+  e.family("databroker_log_commit_failures_total", "counter",
+           "Group commits the log refused (disk full, I/O error).");
+  e.sample("databroker_log_commit_failures_total", "", c.commit_failures.load());
+  e.family("databroker_log_committed_readings_total", "counter",
+           "Readings written by group commits; divided by commits, the mean batch size.");
+  e.sample("databroker_log_committed_readings_total", "", c.committed_readings.load());
+  e.family("databroker_log_commit_seconds_total", "counter",
+           "Time spent in group commits, fsync included.");
+  e.sample("databroker_log_commit_seconds_total", "",
+           static_cast<double>(c.commit_micros_total.load()) / 1e6);
+  e.family("databroker_log_last_seq", "gauge", "Highest seq in the durable log.");
+  e.sample("databroker_log_last_seq", "", static_cast<double>(s.log.last_seq()));
+  e.family("databroker_log_first_seq", "gauge", "Lowest seq still stored (after retention).");
+  e.sample("databroker_log_first_seq", "", static_cast<double>(s.log.first_seq()));
+  e.family("databroker_streams", "gauge", "Streams known to the registry.");
+  e.sample("databroker_streams", "", static_cast<double>(s.registry.streams().size()));
+  if (s.mqtt) {
+    const auto& m = s.mqtt->counters();
+    e.family("databroker_mqtt_connected", "gauge", "1 while connected to the MQTT broker.");
+    e.sample("databroker_mqtt_connected", "", s.mqtt->is_connected() ? 1 : 0);
+    e.family("databroker_mqtt_messages_received_total", "counter", "MQTT messages received.");
+    e.sample("databroker_mqtt_messages_received_total", "", m.received.load());
+    e.family("databroker_mqtt_messages_rejected_total", "counter",
+             "MQTT messages refused, by reason.");
+    for (const auto& [reason, count] : s.mqtt->rejections_by_reason()) {
+      e.sample("databroker_mqtt_messages_rejected_total", label("reason", reason),
+               static_cast<double>(count));
+    }
+    e.family("databroker_mqtt_connects_total", "counter", "Successful (re)connections.");
+    e.sample("databroker_mqtt_connects_total", "", m.connects.load());
+    e.family("databroker_mqtt_connection_losses_total", "counter", "Lost connections.");
+    e.sample("databroker_mqtt_connection_losses_total", "", m.connection_losses.load());
+  }
+  return e.take();
+}
+
+}  // namespace databroker::server

@@ -1,0 +1,24 @@
+// Prometheus text exposition of the broker's own counters (ingest, MQTT, log, registry). The HTTP
+// server appends its request metrics to this text.
+#pragma once
+
+#include <string>
+
+#include "adapters/mqtt/mqtt_ingest.h"
+#include "broker/ingest/pipeline.h"
+#include "broker/log/reading_log.h"
+#include "broker/registry/sensor_registry.h"
+
+namespace databroker::server {
+
+struct MetricSources {
+  const ingest::IngestPipeline& pipeline;
+  const log::ReadingLog& log;
+  const registry::SensorRegistry& registry;
+  const mqtt::MqttIngest* mqtt;  // null when MQTT ingest is disabled
+  std::size_t queue_capacity = 0;
+};
+
+std::string render_metrics(const MetricSources& sources);
+
+}  // namespace databroker::server
