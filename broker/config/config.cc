@@ -1,1 +1,1280 @@
-// written in a later step
+#include "broker/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <span>
+#include <sstream>
+#include <type_traits>
+#include <utility>
+
+#include "broker/core/logging.h"
+
+namespace databroker::config {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kEnvironmentFile = "environment";
+constexpr std::string_view kEnvHttpListen = "DATABROKER_HTTP_LISTEN";
+constexpr std::string_view kEnvMqttUri = "DATABROKER_MQTT_URI";
+constexpr std::string_view kEnvDataDir = "DATABROKER_DATA_DIR";
+constexpr std::string_view kEnvMqttPassword = "DATABROKER_MQTT_PASSWORD";
+
+int line_of(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  return mark.is_null() ? 0 : mark.line + 1;
+}
+
+// yaml-cpp tags a quoted scalar "!" and a plain one "?". Numbers and booleans must be plain:
+// `port: "8080"` is a string in YAML, and accepting it would hide a templating mistake.
+bool is_plain_scalar(const YAML::Node& node) { return node.IsScalar() && node.Tag() != "!"; }
+
+std::string describe(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) {
+    return "nothing";
+  }
+  if (node.IsMap()) {
+    return "a map";
+  }
+  if (node.IsSequence()) {
+    return "a list";
+  }
+  if (!is_plain_scalar(node)) {
+    return "the string \"" + node.Scalar() + "\"";
+  }
+  return "'" + node.Scalar() + "'";
+}
+
+std::optional<long long> to_integer(std::string_view text) {
+  long long value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> to_number(std::string_view text) {
+  // from_chars accepts "inf" and "nan" spelled its own way; YAML spells them ".inf" and ".nan".
+  // Neither is a usable limit or coordinate, so both end up refused by the finiteness check.
+  if (!text.empty() && text.front() == '+') {
+    text.remove_prefix(1);
+  }
+  double value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> to_bool(std::string_view text) {
+  // Only the YAML 1.2 spellings: `yes`, `no`, `on` and `off` read as booleans in YAML 1.1 and as
+  // strings elsewhere, which is exactly the ambiguity a configuration file must not have.
+  if (text == "true" || text == "True" || text == "TRUE") {
+    return true;
+  }
+  if (text == "false" || text == "False" || text == "FALSE") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+// Edits between two words, a swap of neighbours counting as one: "prot" is one edit from "port".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) {
+    d[i][0] = i;
+  }
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    d[0][j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::string join(std::span<const std::string_view> items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += item;
+  }
+  return out;
+}
+
+struct FileText {
+  std::string text;
+  std::string error;  // empty when the file was read
+};
+
+FileText read_text_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return {"", "is a directory"};
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return {"", std::strerror(errno)};
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) {
+    return {"", "read failed"};
+  }
+  return {buffer.str(), ""};
+}
+
+// Relative paths in the configuration are anchored at the configuration file's folder, so the
+// broker finds its files whatever the working directory of the service manager.
+std::string resolve_relative(std::string_view config_file, const std::string& path) {
+  fs::path p(path);
+  if (p.is_absolute()) {
+    return p.lexically_normal().string();
+  }
+  return (fs::path(config_file).parent_path() / p).lexically_normal().string();
+}
+
+struct Field {
+  YAML::Node value;
+  int line = 0;  // the line of the key: a value that is empty or a block starts elsewhere
+};
+
+// The entries of one YAML map, checked against the keys its section knows.
+class Fields {
+ public:
+  Fields(std::string path, int line) : path_(std::move(path)), line_(line) {}
+
+  const Field* find(std::string_view key) const {
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : &it->second;
+  }
+  bool contains(std::string_view key) const { return find(key) != nullptr; }
+  int line() const { return line_; }
+  const std::string& path() const { return path_; }
+  std::string path(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+  void insert(std::string key, Field field) { entries_.emplace(std::move(key), std::move(field)); }
+
+ private:
+  std::string path_;
+  int line_;
+  std::map<std::string, Field, std::less<>> entries_;
+};
+
+struct RejectedKey {
+  std::string_view key;
+  std::string_view reason;
+};
+
+// Reads values out of one YAML document and records every problem with this document's name.
+// Every reader leaves its output untouched when the value is absent or wrong, so a problem never
+// also produces a half-set value.
+class DocumentReader {
+ public:
+  DocumentReader(std::string file, std::vector<ConfigProblem>& problems)
+      : file_(std::move(file)), problems_(problems) {}
+
+  const std::string& file() const { return file_; }
+
+  void report(int line, std::string reason) {
+    problems_.push_back(ConfigProblem{file_, line, std::move(reason)});
+  }
+
+  // The entries of a map, after reporting unknown, rejected and duplicate keys. Nothing when
+  // `node` is not a map (reported); an empty Fields for an empty value (`http:` alone).
+  std::optional<Fields> fields(const YAML::Node& node, int line, const std::string& path,
+                               std::span<const std::string_view> known,
+                               std::span<const RejectedKey> rejected = {}) {
+    Fields out(path, line);
+    if (node.IsNull()) {
+      return out;
+    }
+    if (!node.IsMap()) {
+      report(line, (path.empty() ? std::string("the document") : path) + ": expected a map, got " +
+                       describe(node));
+      return std::nullopt;
+    }
+    std::map<std::string, int, std::less<>> first_line;
+    for (const auto& entry : node) {
+      const YAML::Node& key = entry.first;
+      const int key_line = line_of(key);
+      if (!key.IsScalar() || key.Scalar().empty()) {
+        report(key_line, prefix(path) + "keys must be names, got " + describe(key));
+        continue;
+      }
+      const std::string name = key.Scalar();
+      auto [it, fresh] = first_line.emplace(name, key_line);
+      if (!fresh) {
+        report(key_line, out.path(name) + ": duplicate key (first on line " +
+                             std::to_string(it->second) + ")");
+        continue;
+      }
+      auto reject = std::find_if(rejected.begin(), rejected.end(),
+                                 [&](const RejectedKey& r) { return r.key == name; });
+      if (reject != rejected.end()) {
+        report(key_line, out.path(name) + ": " + std::string(reject->reason));
+        continue;
+      }
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        report(key_line, unknown_key(path, name, known));
+        continue;
+      }
+      out.insert(name, Field{entry.second, key_line});
+    }
+    return out;
+  }
+
+  // The nested map under `key`, when present and a map.
+  std::optional<Fields> section(const Fields& parent, std::string_view key,
+                                std::span<const std::string_view> known,
+                                std::span<const RejectedKey> rejected = {}) {
+    const Field* field = parent.find(key);
+    if (!field) {
+      return Fields(parent.path(key), parent.line());
+    }
+    return fields(field->value, field->line, parent.path(key), known, rejected);
+  }
+
+  // A string; an empty value (`key:` alone) reads as "".
+  bool read_string(const Fields& fields, std::string_view key, std::string& out) {
+    const Field* field = fields.find(key);
+    if (!field) {
+      return false;
+    }
+    if (field->value.IsNull()) {
+      out.clear();
+      return true;
+    }
+    if (!field->value.IsScalar()) {
+      report(field->line, fields.path(key) + ": expected a string, got " + describe(field->value));
+      return false;
+    }
+    out = field->value.Scalar();
+    return true;
+  }
+
+  // A string that must not be empty.
+  bool read_required_string(const Fields& fields, std::string_view key, std::string& out) {
+    std::string value;
+    if (!fields.contains(key)) {
+      report(fields.line(), fields.path(key) + ": is required");
+      return false;
+    }
+    if (!read_string(fields, key, value)) {
+      return false;
+    }
+    if (value.empty()) {
+      report(fields.find(key)->line, fields.path(key) + ": must not be empty");
+      return false;
+    }
+    out = std::move(value);
+    return true;
+  }
+
+  bool read_bool(const Fields& fields, std::string_view key, bool& out) {
+    const Field* field = fields.find(key);
+    if (!field) {
+      return false;
+    }
+    std::optional<bool> value;
+    if (is_plain_scalar(field->value)) {
+      value = to_bool(field->value.Scalar());
+    }
+    if (!value) {
+      report(field->line,
+             fields.path(key) + ": expected true or false, got " + describe(field->value));
+      return false;
+    }
+    out = *value;
+    return true;
+  }
+
+  template <class Int>
+  bool read_integer(const Fields& fields, std::string_view key, long long min, long long max,
+                    Int& out) {
+    const Field* field = fields.find(key);
+    if (!field) {
+      return false;
+    }
+    std::optional<long long> value;
+    if (is_plain_scalar(field->value)) {
+      value = to_integer(field->value.Scalar());
+    }
+    if (!value) {
+      report(field->line,
+             fields.path(key) + ": expected an integer, got " + describe(field->value));
+      return false;
+    }
+    if (*value < min || *value > max) {
+      report(field->line, fields.path(key) + ": " + std::to_string(*value) + " is out of range (" +
+                              std::to_string(min) + " to " + std::to_string(max) + ")");
+      return false;
+    }
+    out = static_cast<Int>(*value);
+    return true;
+  }
+
+  // A count or a size in bytes: an integer above zero.
+  bool read_size(const Fields& fields, std::string_view key, std::size_t& out) {
+    const Field* field = fields.find(key);
+    if (!field) {
+      return false;
+    }
+    std::optional<long long> value;
+    if (is_plain_scalar(field->value)) {
+      value = to_integer(field->value.Scalar());
+    }
+    if (!value) {
+      report(field->line,
+             fields.path(key) + ": expected an integer, got " + describe(field->value));
+      return false;
+    }
+    if (*value <= 0) {
+      report(field->line, fields.path(key) + ": " + std::to_string(*value) +
+                              " is out of range (must be greater than 0)");
+      return false;
+    }
+    out = static_cast<std::size_t>(*value);
+    return true;
+  }
+
+  bool read_number(const Fields& fields, std::string_view key, std::optional<double>& out) {
+    const Field* field = fields.find(key);
+    if (!field) {
+      return false;
+    }
+    std::optional<double> value;
+    if (is_plain_scalar(field->value)) {
+      value = to_number(field->value.Scalar());
+    }
+    if (!value) {
+      report(field->line,
+             fields.path(key) + ": expected a finite number, got " + describe(field->value));
+      return false;
+    }
+    out = value;
+    return true;
+  }
+
+  // A number in [min, max].
+  bool read_number_in(const Fields& fields, std::string_view key, double min, double max,
+                      std::optional<double>& out) {
+    std::optional<double> value;
+    if (!read_number(fields, key, value)) {
+      return false;
+    }
+    if (*value < min || *value > max) {
+      std::ostringstream reason;
+      reason << fields.path(key) << ": " << *value << " is out of range (" << min << " to " << max
+             << ")";
+      report(fields.find(key)->line, reason.str());
+      return false;
+    }
+    out = value;
+    return true;
+  }
+
+  // A duration of at least `min` (and at most `max`, when given).
+  bool read_duration(const Fields& fields, std::string_view key, Millis min, Millis& out,
+                     std::optional<Millis> max = std::nullopt) {
+    const Field* field = fields.find(key);
+    if (!field) {
+      return false;
+    }
+    std::optional<Millis> value;
+    if (field->value.IsScalar()) {
+      value = parse_duration(field->value.Scalar());
+    }
+    if (!value) {
+      report(field->line, fields.path(key) +
+                              ": expected a duration such as 250ms, 30s, 15m, 12h or 90d, got " +
+                              describe(field->value));
+      return false;
+    }
+    if (*value < min || (max && *value > *max)) {
+      std::string range = max ? " (" + format_duration(min) + " to " + format_duration(*max) + ")"
+                              : " (at least " + format_duration(min) + ")";
+      report(field->line,
+             fields.path(key) + ": " + field->value.Scalar() + " is out of range" + range);
+      return false;
+    }
+    out = *value;
+    return true;
+  }
+
+  // One of a closed set of words.
+  template <class Enum>
+  bool read_choice(const Fields& fields, std::string_view key,
+                   std::type_identity_t<std::span<const std::pair<std::string_view, Enum>>> choices,
+                   Enum& out) {
+    const Field* field = fields.find(key);
+    if (!field) {
+      return false;
+    }
+    if (field->value.IsScalar()) {
+      for (const auto& [word, value] : choices) {
+        if (field->value.Scalar() == word) {
+          out = value;
+          return true;
+        }
+      }
+    }
+    std::vector<std::string_view> words;
+    for (const auto& choice : choices) {
+      words.push_back(choice.first);
+    }
+    report(field->line, fields.path(key) + ": expected one of " + join(words) + ", got " +
+                            describe(field->value));
+    return false;
+  }
+
+  static std::string format_duration(Millis d) {
+    const auto ms = d.count();
+    if (ms != 0 && ms % 86'400'000 == 0) {
+      return std::to_string(ms / 86'400'000) + "d";
+    }
+    if (ms != 0 && ms % 3'600'000 == 0) {
+      return std::to_string(ms / 3'600'000) + "h";
+    }
+    if (ms != 0 && ms % 60'000 == 0) {
+      return std::to_string(ms / 60'000) + "m";
+    }
+    if (ms % 1000 == 0) {
+      return std::to_string(ms / 1000) + "s";
+    }
+    return std::to_string(ms) + "ms";
+  }
+
+ private:
+  static std::string prefix(const std::string& path) { return path.empty() ? "" : path + ": "; }
+
+  static std::string unknown_key(const std::string& path, const std::string& name,
+                                 std::span<const std::string_view> known) {
+    std::string where = path.empty() ? "" : " in " + path;
+    std::string_view best;
+    std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+    for (const auto& candidate : known) {
+      const std::size_t d = edit_distance(name, candidate);
+      if (d < best_distance) {
+        best_distance = d;
+        best = candidate;
+      }
+    }
+    // A typo is one or two edits away; anything further is a different word, and a list of what
+    // is allowed helps more than a wrong guess.
+    if (!best.empty() &&
+        best_distance <= std::max<std::size_t>(1, std::min<std::size_t>(2, name.size() / 3))) {
+      return "unknown key '" + name + "'" + where + " (did you mean '" + std::string(best) + "'?)";
+    }
+    return "unknown key '" + name + "'" + where + " (known keys: " + join(known) + ")";
+  }
+
+  std::string file_;
+  std::vector<ConfigProblem>& problems_;
+};
+
+// Loads one YAML document; a syntax error becomes a problem with its line.
+std::optional<YAML::Node> load_document(std::string_view text, DocumentReader& reader) {
+  try {
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    if (documents.empty()) {
+      return YAML::Node(YAML::NodeType::Null);
+    }
+    if (documents.size() > 1) {
+      reader.report(line_of(documents[1]),
+                    "expected one YAML document, found " + std::to_string(documents.size()));
+    }
+    return documents.front();
+  } catch (const YAML::Exception& e) {
+    reader.report(e.mark.is_null() ? 0 : e.mark.line + 1, "YAML syntax error: " + e.msg);
+    return std::nullopt;
+  }
+}
+
+constexpr std::string_view kTopKeys[] = {"http",    "mqtt",  "storage", "ingest",
+                                         "logging", "kinds", "profiles"};
+constexpr std::string_view kHttpKeys[] = {
+    "host",           "port",         "threads",      "max_header_bytes", "max_body_bytes",
+    "header_timeout", "body_timeout", "idle_timeout", "max_connections",  "max_page_limit"};
+constexpr std::string_view kMqttKeys[] = {"enabled",
+                                          "uri",
+                                          "client_id",
+                                          "username",
+                                          "password_file",
+                                          "topic_prefix",
+                                          "qos",
+                                          "keepalive",
+                                          "reconnect_min",
+                                          "reconnect_max",
+                                          "error_topic_prefix",
+                                          "backpressure_wait"};
+constexpr RejectedKey kMqttRejected[] = {
+    {"password",
+     "secrets do not belong in the configuration file; set DATABROKER_MQTT_PASSWORD or name a "
+     "file only the broker can read in mqtt.password_file"}};
+constexpr std::string_view kStorageKeys[] = {"data_dir", "durability", "retention",
+                                             "queue_capacity_readings", "max_commit_readings"};
+constexpr std::string_view kIngestKeys[] = {"unknown_measurements", "max_future_skew",
+                                            "strict_sensors", "sensors_file"};
+constexpr std::string_view kLoggingKeys[] = {"level", "format"};
+constexpr std::string_view kKindKeys[] = {"name", "description", "measurements"};
+constexpr std::string_view kMeasurementKeys[] = {"name", "unit", "type", "min", "max"};
+constexpr std::string_view kProfileKeys[] = {"ingest", "internal", "admin", "description"};
+constexpr std::string_view kSensorKeys[] = {"id",   "kind", "name",  "location",
+                                            "zone", "tags", "owner", "steward"};
+constexpr std::string_view kLocationKeys[] = {"lat", "lon", "alt"};
+
+constexpr std::pair<std::string_view, log::Durability> kDurabilities[] = {
+    {"sync", log::Durability::Sync}, {"buffered", log::Durability::Buffered}};
+constexpr std::pair<std::string_view, ingest::UnknownMeasurements> kUnknownMeasurements[] = {
+    {"keep", ingest::UnknownMeasurements::Keep}, {"reject", ingest::UnknownMeasurements::Reject}};
+constexpr std::pair<std::string_view, LogFormat> kLogFormats[] = {{"text", LogFormat::Text},
+                                                                  {"json", LogFormat::Json}};
+constexpr std::pair<std::string_view, core::ValueType> kValueTypes[] = {
+    {"number", core::ValueType::Number},
+    {"integer", core::ValueType::Integer},
+    {"boolean", core::ValueType::Boolean}};
+
+// Problems of a host name or address as written in http.host or DATABROKER_HTTP_LISTEN.
+std::optional<std::string> check_host(std::string_view host) {
+  if (host.empty()) {
+    return "the host is empty";
+  }
+  for (char c : host) {
+    if (c == '[' || c == ']' || c == '/' || c == ' ' || c == '\t' || c == '@') {
+      return "'" + std::string(host) + "' is not a host name or IP address";
+    }
+  }
+  return std::nullopt;
+}
+
+// Paho's URI schemes; anything else fails at connect time, long after start.
+std::optional<std::string> check_mqtt_uri(std::string_view uri) {
+  constexpr std::string_view kSchemes[] = {"tcp", "ssl", "mqtt", "mqtts", "ws", "wss"};
+  const auto sep = uri.find("://");
+  const std::string_view scheme = sep == std::string_view::npos ? "" : uri.substr(0, sep);
+  if (std::find(std::begin(kSchemes), std::end(kSchemes), scheme) == std::end(kSchemes)) {
+    return "'" + std::string(uri) + "' is not an MQTT URI (expected " + join(kSchemes) +
+           "://host[:port])";
+  }
+  const std::string_view rest = uri.substr(sep + 3);
+  if (rest.empty() || rest.front() == ':' || rest.front() == '/') {
+    return "'" + std::string(uri) + "' names no host";
+  }
+  return std::nullopt;
+}
+
+// MQTT topic names must not carry wildcards or empty levels at the edges.
+std::optional<std::string> check_topic_prefix(std::string_view prefix) {
+  if (prefix.find_first_of("+#") != std::string_view::npos) {
+    return "'" + std::string(prefix) + "' contains an MQTT wildcard (+ or #)";
+  }
+  if (!prefix.empty() && (prefix.front() == '/' || prefix.back() == '/')) {
+    return "'" + std::string(prefix) + "' must not start or end with '/'";
+  }
+  return std::nullopt;
+}
+
+void parse_http(DocumentReader& r, const Fields& top, HttpConfig& http) {
+  auto f = r.section(top, "http", kHttpKeys);
+  if (!f) {
+    return;
+  }
+  std::string host;
+  if (r.read_string(*f, "host", host)) {
+    if (auto problem = check_host(host)) {
+      r.report(f->find("host")->line, "http.host: " + *problem);
+    } else {
+      http.host = host;
+    }
+  }
+  r.read_integer(*f, "port", 0, 65535, http.port);
+  r.read_integer(*f, "threads", 1, 64, http.threads);
+  r.read_size(*f, "max_header_bytes", http.max_header_bytes);
+  r.read_size(*f, "max_body_bytes", http.max_body_bytes);
+  r.read_duration(*f, "header_timeout", Millis(1), http.header_timeout);
+  r.read_duration(*f, "body_timeout", Millis(1), http.body_timeout);
+  r.read_duration(*f, "idle_timeout", Millis(1), http.idle_timeout);
+  r.read_size(*f, "max_connections", http.max_connections);
+  r.read_size(*f, "max_page_limit", http.max_page_limit);
+}
+
+// Returns the resolved password file, if one is named.
+std::optional<std::pair<std::string, int>> parse_mqtt(DocumentReader& r, const Fields& top,
+                                                      MqttConfig& mqtt) {
+  auto f = r.section(top, "mqtt", kMqttKeys, kMqttRejected);
+  if (!f) {
+    return std::nullopt;
+  }
+  r.read_bool(*f, "enabled", mqtt.enabled);
+  std::string text;
+  if (r.read_string(*f, "uri", text)) {
+    if (auto problem = check_mqtt_uri(text)) {
+      r.report(f->find("uri")->line, "mqtt.uri: " + *problem);
+    } else {
+      mqtt.uri = text;
+    }
+  }
+  if (r.read_string(*f, "client_id", text)) {
+    // An empty client id asks the broker for a random one, which cannot hold the persistent
+    // session the broker relies on to keep readings published while it is down.
+    if (text.empty()) {
+      r.report(f->find("client_id")->line,
+               "mqtt.client_id: must not be empty (a persistent session needs a stable id)");
+    } else {
+      mqtt.client_id = text;
+    }
+  }
+  r.read_string(*f, "username", mqtt.username);
+  if (r.read_string(*f, "topic_prefix", text)) {
+    auto problem =
+        text.empty() ? std::optional<std::string>("must not be empty") : check_topic_prefix(text);
+    if (problem) {
+      r.report(f->find("topic_prefix")->line, "mqtt.topic_prefix: " + *problem);
+    } else {
+      mqtt.topic_prefix = text;
+    }
+  }
+  r.read_integer(*f, "qos", 0, 2, mqtt.qos);
+  // MQTT carries the keep-alive as whole seconds in 16 bits.
+  r.read_duration(*f, "keepalive", Millis(1000), mqtt.keepalive, Millis(65'535'000));
+  r.read_duration(*f, "reconnect_min", Millis(1), mqtt.reconnect_min);
+  r.read_duration(*f, "reconnect_max", Millis(1), mqtt.reconnect_max);
+  if (mqtt.reconnect_min > mqtt.reconnect_max) {
+    const Field* at = f->find("reconnect_max");
+    if (!at) {
+      at = f->find("reconnect_min");
+    }
+    r.report(at ? at->line : f->line(),
+             "mqtt.reconnect_min (" + DocumentReader::format_duration(mqtt.reconnect_min) +
+                 ") must not exceed mqtt.reconnect_max (" +
+                 DocumentReader::format_duration(mqtt.reconnect_max) + ")");
+  }
+  if (r.read_string(*f, "error_topic_prefix", text)) {
+    if (auto problem = check_topic_prefix(text)) {
+      r.report(f->find("error_topic_prefix")->line, "mqtt.error_topic_prefix: " + *problem);
+    } else {
+      mqtt.error_topic_prefix = text;
+    }
+  }
+  r.read_duration(*f, "backpressure_wait", Millis(0), mqtt.backpressure_wait);
+  if (r.read_string(*f, "password_file", text) && !text.empty()) {
+    return std::pair{resolve_relative(r.file(), text), f->find("password_file")->line};
+  }
+  return std::nullopt;
+}
+
+void parse_storage(DocumentReader& r, const Fields& top, StorageConfig& storage) {
+  auto f = r.section(top, "storage", kStorageKeys);
+  if (!f) {
+    return;
+  }
+  std::string text;
+  if (r.read_string(*f, "data_dir", text)) {
+    if (text.empty()) {
+      r.report(f->find("data_dir")->line, "storage.data_dir: must not be empty");
+    } else {
+      storage.data_dir = text;
+    }
+  }
+  r.read_choice(*f, "durability", kDurabilities, storage.durability);
+  if (const Field* retention = f->find("retention")) {
+    if (retention->value.IsNull() ||
+        (retention->value.IsScalar() && retention->value.Scalar() == "forever")) {
+      storage.retention.reset();
+    } else {
+      Millis value{};
+      if (r.read_duration(*f, "retention", Millis(1), value)) {
+        storage.retention = value;
+      }
+    }
+  }
+  r.read_size(*f, "queue_capacity_readings", storage.queue_capacity_readings);
+  r.read_size(*f, "max_commit_readings", storage.max_commit_readings);
+}
+
+// Returns the sensors file as written and its line, if one is named.
+std::optional<std::pair<std::string, int>> parse_ingest(DocumentReader& r, const Fields& top,
+                                                        IngestConfig& ingest) {
+  auto f = r.section(top, "ingest", kIngestKeys);
+  if (!f) {
+    return std::nullopt;
+  }
+  r.read_choice(*f, "unknown_measurements", kUnknownMeasurements,
+                ingest.rules.unknown_measurements);
+  Millis skew(ingest.rules.max_future_skew_ms);
+  if (r.read_duration(*f, "max_future_skew", Millis(0), skew)) {
+    ingest.rules.max_future_skew_ms = skew.count();
+  }
+  r.read_bool(*f, "strict_sensors", ingest.strict_sensors);
+  std::string text;
+  if (r.read_string(*f, "sensors_file", text) && !text.empty()) {
+    return std::pair{text, f->find("sensors_file")->line};
+  }
+  return std::nullopt;
+}
+
+void parse_logging(DocumentReader& r, const Fields& top, LoggingConfig& logging) {
+  auto f = r.section(top, "logging", kLoggingKeys);
+  if (!f) {
+    return;
+  }
+  if (const Field* level = f->find("level")) {
+    core::LogLevel parsed{};
+    if (level->value.IsScalar() && core::parse_log_level(level->value.Scalar(), parsed)) {
+      logging.level = level->value.Scalar() == "warning" ? "warn" : level->value.Scalar();
+    } else {
+      r.report(level->line, "logging.level: expected one of debug, info, warn, error, got " +
+                                describe(level->value));
+    }
+  }
+  r.read_choice(*f, "format", kLogFormats, logging.format);
+}
+
+// Reads the `kinds` list. Every declared name lands in `declared`, valid or not, so that sensors
+// of a kind with a typo in its schema are not also reported as of an unknown kind.
+void parse_kinds(DocumentReader& r, const Fields& top, std::vector<core::SensorKind>& out,
+                 std::set<std::string, std::less<>>& declared) {
+  const Field* field = top.find("kinds");
+  if (!field || field->value.IsNull()) {
+    return;
+  }
+  if (!field->value.IsSequence()) {
+    r.report(field->line, "kinds: expected a list of kinds, got " + describe(field->value));
+    return;
+  }
+  std::map<std::string, int, std::less<>> first_line;
+  std::size_t index = 0;
+  for (const auto& item : field->value) {
+    const int line = item.IsNull() ? field->line : line_of(item);
+    const std::string path = "kinds[" + std::to_string(index++) + "]";
+    auto f = r.fields(item, line, path, kKindKeys);
+    if (!f) {
+      continue;
+    }
+    core::SensorKind kind;
+    bool valid = r.read_required_string(*f, "name", kind.name);
+    if (valid) {
+      declared.insert(kind.name);
+      const int name_line = f->find("name")->line;
+      if (!core::is_valid_kind_name(kind.name)) {
+        r.report(name_line, path + ".name: '" + kind.name + "' must match [a-z][a-z0-9_]{0,63}");
+        valid = false;
+      }
+      auto [it, fresh] = first_line.emplace(kind.name, name_line);
+      if (!fresh) {
+        r.report(name_line, path + ".name: kind '" + kind.name +
+                                "' is declared twice (first on line " + std::to_string(it->second) +
+                                ")");
+        valid = false;
+      }
+    }
+    r.read_string(*f, "description", kind.description);
+
+    const Field* list = f->find("measurements");
+    if (!list || list->value.IsNull() || (list->value.IsSequence() && list->value.size() == 0)) {
+      r.report(list ? list->line : f->line(), path + ".measurements: a kind needs at least one");
+      continue;
+    }
+    if (!list->value.IsSequence()) {
+      r.report(list->line, path + ".measurements: expected a list, got " + describe(list->value));
+      continue;
+    }
+    std::map<std::string, int, std::less<>> measurement_lines;
+    std::size_t m_index = 0;
+    for (const auto& m_item : list->value) {
+      const int m_line = m_item.IsNull() ? list->line : line_of(m_item);
+      const std::string m_path = path + ".measurements[" + std::to_string(m_index++) + "]";
+      auto m = r.fields(m_item, m_line, m_path, kMeasurementKeys);
+      if (!m) {
+        valid = false;
+        continue;
+      }
+      core::MeasurementSpec spec;
+      if (r.read_required_string(*m, "name", spec.name)) {
+        const int name_line = m->find("name")->line;
+        if (!core::is_valid_kind_name(spec.name)) {
+          r.report(name_line,
+                   m_path + ".name: '" + spec.name + "' must match [a-z][a-z0-9_]{0,63}");
+          valid = false;
+        }
+        auto [it, fresh] = measurement_lines.emplace(spec.name, name_line);
+        if (!fresh) {
+          r.report(name_line, m_path + ".name: measurement '" + spec.name +
+                                  "' is declared twice (first on line " +
+                                  std::to_string(it->second) + ")");
+          valid = false;
+        }
+      } else {
+        valid = false;
+      }
+      r.read_string(*m, "unit", spec.unit);
+      if (m->contains("type") && !r.read_choice(*m, "type", kValueTypes, spec.type)) {
+        valid = false;
+      }
+      if (m->contains("min") && !r.read_number(*m, "min", spec.min)) {
+        valid = false;
+      }
+      if (m->contains("max") && !r.read_number(*m, "max", spec.max)) {
+        valid = false;
+      }
+      if (spec.type == core::ValueType::Boolean && (spec.min || spec.max)) {
+        r.report(m->line(), m_path + ": min and max apply to number and integer measurements only");
+        valid = false;
+      }
+      if (spec.min && spec.max && *spec.min > *spec.max) {
+        r.report(m->find("min")->line, m_path + ": min is greater than max");
+        valid = false;
+      }
+      kind.measurements.push_back(std::move(spec));
+    }
+    if (!valid) {
+      continue;
+    }
+    // The catalog's own rules are the last word, so the loader cannot drift from them.
+    core::KindCatalog probe;
+    if (auto status = probe.add(kind); !status) {
+      r.report(f->line(), path + ": " + status.error().message);
+      continue;
+    }
+    out.push_back(std::move(kind));
+  }
+}
+
+void parse_profiles(DocumentReader& r, const Fields& top, std::vector<access::Profile>& out) {
+  const Field* field = top.find("profiles");
+  if (!field || field->value.IsNull()) {
+    return;
+  }
+  if (!field->value.IsMap()) {
+    r.report(field->line,
+             "profiles: expected a map of profile names, got " + describe(field->value));
+    return;
+  }
+  std::map<std::string, int, std::less<>> first_line;
+  for (const auto& entry : field->value) {
+    const int line = line_of(entry.first);
+    const std::string name = entry.first.IsScalar() ? entry.first.Scalar() : "";
+    const std::string path = "profiles." + name;
+    auto [it, fresh] = first_line.emplace(name, line);
+    if (!fresh) {
+      r.report(line, path + ": duplicate key (first on line " + std::to_string(it->second) + ")");
+      continue;
+    }
+    bool valid = true;
+    if (!access::is_valid_profile_name(name)) {
+      r.report(line, "profiles: '" + name + "' is not a valid profile name ([A-Za-z0-9_-]{1,64})");
+      valid = false;
+    }
+    auto f = r.fields(entry.second, line, path, kProfileKeys);
+    if (!f) {
+      continue;
+    }
+    access::Profile profile;
+    profile.name = name;
+    r.read_bool(*f, "ingest", profile.ingest);
+    r.read_bool(*f, "internal", profile.internal);
+    r.read_bool(*f, "admin", profile.admin);
+    r.read_string(*f, "description", profile.description);
+    if (name == access::kPublicProfile && (profile.ingest || profile.internal || profile.admin)) {
+      r.report(line,
+               path + ": the public profile is every anonymous caller and can have no rights");
+      valid = false;
+    }
+    if (valid) {
+      out.push_back(std::move(profile));
+    }
+  }
+}
+
+void parse_sensors(DocumentReader& r, std::string_view text, const core::KindCatalog& catalog,
+                   const std::set<std::string, std::less<>>& declared_kinds,
+                   std::vector<registry::SensorInfo>& out) {
+  auto root = load_document(text, r);
+  if (!root || root->IsNull()) {
+    return;
+  }
+  if (!root->IsSequence()) {
+    r.report(line_of(*root) ? line_of(*root) : 1,
+             "expected a list of sensors, got " + describe(*root));
+    return;
+  }
+  std::map<std::string, int, std::less<>> first_line;
+  std::size_t index = 0;
+  for (const auto& item : *root) {
+    const int line = line_of(item);
+    const std::string path = "sensors[" + std::to_string(index++) + "]";
+    if (item.IsNull()) {
+      r.report(line, path + ": an empty entry");
+      continue;
+    }
+    auto f = r.fields(item, line, path, kSensorKeys);
+    if (!f) {
+      continue;
+    }
+    registry::SensorInfo sensor;
+    sensor.declared = true;
+    bool valid = r.read_required_string(*f, "id", sensor.id);
+    if (valid) {
+      const int id_line = f->find("id")->line;
+      if (!core::is_valid_sensor_id(sensor.id)) {
+        r.report(id_line, path + ".id: '" + sensor.id + "' must match [A-Za-z0-9._:-]{1,128}");
+        valid = false;
+      } else if (auto [it, fresh] = first_line.emplace(sensor.id, id_line); !fresh) {
+        r.report(id_line, path + ".id: duplicate sensor id '" + sensor.id + "' (first on line " +
+                              std::to_string(it->second) + ")");
+        valid = false;
+      }
+    }
+    if (r.read_required_string(*f, "kind", sensor.kind)) {
+      if (!catalog.find(sensor.kind) && !declared_kinds.contains(sensor.kind)) {
+        std::vector<std::string> names = catalog.names();
+        std::vector<std::string_view> views(names.begin(), names.end());
+        r.report(f->find("kind")->line,
+                 path + ".kind: unknown kind '" + sensor.kind + "' (known: " + join(views) + ")");
+        valid = false;
+      }
+    } else {
+      valid = false;
+    }
+    r.read_string(*f, "name", sensor.name);
+    r.read_string(*f, "zone", sensor.zone);
+    r.read_string(*f, "owner", sensor.owner);
+    r.read_string(*f, "steward", sensor.steward);
+    if (const Field* tags = f->find("tags"); tags && !tags->value.IsNull()) {
+      if (!tags->value.IsSequence()) {
+        r.report(tags->line,
+                 path + ".tags: expected a list of strings, got " + describe(tags->value));
+        valid = false;
+      } else {
+        for (const auto& tag : tags->value) {
+          if (!tag.IsScalar() || tag.Scalar().empty()) {
+            r.report(line_of(tag) ? line_of(tag) : tags->line,
+                     path + ".tags: expected a non-empty string, got " + describe(tag));
+            valid = false;
+          } else {
+            sensor.tags.push_back(tag.Scalar());
+          }
+        }
+      }
+    }
+    if (const Field* location = f->find("location"); location && !location->value.IsNull()) {
+      auto l = r.fields(location->value, location->line, path + ".location", kLocationKeys);
+      if (!l) {
+        valid = false;
+      } else {
+        std::optional<double> lat, lon, alt;
+        for (auto key : {"lat", "lon"}) {
+          if (!l->contains(key)) {
+            r.report(location->line, l->path(key) + ": is required");
+            valid = false;
+          }
+        }
+        if (l->contains("lat") && !r.read_number_in(*l, "lat", -90, 90, lat)) {
+          valid = false;
+        }
+        if (l->contains("lon") && !r.read_number_in(*l, "lon", -180, 180, lon)) {
+          valid = false;
+        }
+        if (l->contains("alt") && !r.read_number(*l, "alt", alt)) {
+          valid = false;
+        }
+        if (lat && lon) {
+          sensor.location = core::Location{*lat, *lon, alt};
+        }
+      }
+    }
+    if (valid) {
+      out.push_back(std::move(sensor));
+    }
+  }
+}
+
+void env_problem(std::vector<ConfigProblem>& problems, std::string_view variable,
+                 std::string reason) {
+  problems.push_back(ConfigProblem{std::string(kEnvironmentFile), 0,
+                                   std::string(variable) + ": " + std::move(reason)});
+}
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// "host:port", "[v6-address]:port".
+std::optional<HostPort> parse_host_port(std::string_view text, std::string& reason) {
+  std::string_view host, port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      reason = "'" + std::string(text) + "' is not [address]:port";
+      return std::nullopt;
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      reason = "'" + std::string(text) + "' is not host:port";
+      return std::nullopt;
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      reason = "'" + std::string(text) + "': write an IPv6 address in brackets, as [::1]:8080";
+      return std::nullopt;
+    }
+  }
+  if (auto problem = check_host(host)) {
+    reason = "'" + std::string(text) + "': " + *problem;
+    return std::nullopt;
+  }
+  auto number = to_integer(port);
+  if (!number || port.front() == '-' || port.front() == '+' || *number > 65535) {
+    reason = "'" + std::string(text) + "': the port must be an integer from 0 to 65535";
+    return std::nullopt;
+  }
+  return HostPort{std::string(host), static_cast<std::uint16_t>(*number)};
+}
+
+// A set variable must say something; an empty one is more likely a broken template than a wish.
+std::optional<std::string> read_env(const Environment& env, std::string_view name,
+                                    std::vector<ConfigProblem>& problems) {
+  if (!env) {
+    return std::nullopt;
+  }
+  auto value = env(name);
+  if (value && value->empty()) {
+    env_problem(problems, name, "is set but empty");
+    return std::nullopt;
+  }
+  return value;
+}
+
+void apply_environment(const Environment& env, Config& config,
+                       std::vector<ConfigProblem>& problems) {
+  if (auto listen = read_env(env, kEnvHttpListen, problems)) {
+    std::string reason;
+    if (auto parsed = parse_host_port(*listen, reason)) {
+      config.http.host = parsed->host;
+      config.http.port = parsed->port;
+    } else {
+      env_problem(problems, kEnvHttpListen, reason);
+    }
+  }
+  if (auto uri = read_env(env, kEnvMqttUri, problems)) {
+    if (auto problem = check_mqtt_uri(*uri)) {
+      env_problem(problems, kEnvMqttUri, *problem);
+    } else {
+      config.mqtt.uri = *uri;
+    }
+  }
+  if (auto dir = read_env(env, kEnvDataDir, problems)) {
+    config.storage.data_dir = *dir;
+  }
+}
+
+std::string strip_trailing_newlines(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+// The environment wins over the file, as for every other override; the file is then not read,
+// so a stale path on a host that sets the variable is no error.
+void load_password(const Environment& env, const std::optional<std::pair<std::string, int>>& file,
+                   DocumentReader& r, Config& config, std::vector<ConfigProblem>& problems) {
+  if (auto password = read_env(env, kEnvMqttPassword, problems)) {
+    config.mqtt.password = *password;
+    return;
+  }
+  if (!file) {
+    return;
+  }
+  FileText read = read_text_file(file->first);
+  if (!read.error.empty()) {
+    r.report(file->second, "mqtt.password_file: cannot read '" + file->first + "': " + read.error);
+    return;
+  }
+  std::string password = strip_trailing_newlines(std::move(read.text));
+  if (password.empty()) {
+    r.report(file->second, "mqtt.password_file: '" + file->first + "' is empty");
+  } else if (password.find_first_of("\r\n") != std::string::npos) {
+    r.report(file->second, "mqtt.password_file: '" + file->first + "' holds more than one line");
+  } else {
+    config.mqtt.password = std::move(password);
+  }
+}
+
+// Problems read best in file order: the configuration, then the sensors file, then the
+// environment. Within one file, by line.
+void sort_problems(std::vector<ConfigProblem>& problems) {
+  std::map<std::string, std::size_t, std::less<>> rank;
+  for (const auto& p : problems) {
+    if (p.file != kEnvironmentFile) {
+      rank.emplace(p.file, rank.size());
+    }
+  }
+  rank.emplace(std::string(kEnvironmentFile), rank.size());
+  std::stable_sort(problems.begin(), problems.end(),
+                   [&](const ConfigProblem& a, const ConfigProblem& b) {
+                     const auto ra = rank.at(a.file), rb = rank.at(b.file);
+                     if (ra != rb) {
+                       return ra < rb;
+                     }
+                     return a.line < b.line;
+                   });
+}
+
+tl::expected<Config, std::vector<ConfigProblem>> parse_config_checked(std::string_view yaml_text,
+                                                                      std::string_view file,
+                                                                      const Environment& env) {
+  std::vector<ConfigProblem> problems;
+  Config config;
+  config.source = std::string(file);
+  DocumentReader r(std::string(file), problems);
+
+  std::optional<std::pair<std::string, int>> password_file;
+  if (auto root = load_document(yaml_text, r)) {
+    if (auto top = r.fields(*root, std::max(1, line_of(*root)), "", kTopKeys)) {
+      parse_http(r, *top, config.http);
+      password_file = parse_mqtt(r, *top, config.mqtt);
+      parse_storage(r, *top, config.storage);
+      auto sensors_file = parse_ingest(r, *top, config.ingest);
+      parse_logging(r, *top, config.logging);
+
+      std::set<std::string, std::less<>> declared_kinds;
+      parse_kinds(r, *top, config.extra_kinds, declared_kinds);
+      parse_profiles(r, *top, config.profiles);
+
+      if (sensors_file) {
+        const std::string path = resolve_relative(file, sensors_file->first);
+        config.ingest.sensors_file = path;
+        FileText read = read_text_file(path);
+        if (!read.error.empty()) {
+          r.report(sensors_file->second,
+                   "ingest.sensors_file: cannot read '" + path + "': " + read.error);
+        } else {
+          core::KindCatalog catalog = core::KindCatalog::with_builtins();
+          for (const auto& kind : config.extra_kinds) {
+            // Already checked against the same rules in parse_kinds.
+            (void)catalog.add(kind);
+          }
+          DocumentReader sensors_reader(path, problems);
+          parse_sensors(sensors_reader, read.text, catalog, declared_kinds, config.sensors);
+        }
+      }
+    }
+  }
+  apply_environment(env, config, problems);
+  load_password(env, password_file, r, config, problems);
+
+  if (!problems.empty()) {
+    sort_problems(problems);
+    return tl::unexpected(std::move(problems));
+  }
+  return config;
+}
+
+}  // namespace
+
+std::string ConfigProblem::to_string() const {
+  if (line <= 0) {
+    return file + ": " + reason;
+  }
+  return file + ":" + std::to_string(line) + ": " + reason;
+}
+
+Environment process_environment() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (!value) {
+      return std::nullopt;
+    }
+    return std::string(value);
+  };
+}
+
+tl::expected<Config, std::vector<ConfigProblem>> parse_config(std::string_view yaml_text,
+                                                              std::string_view file,
+                                                              const Environment& env) {
+  // yaml-cpp reports with exceptions; none may leave this file. Syntax errors are caught where
+  // documents are loaded; this is the net for anything the node API throws despite the checks.
+  try {
+    return parse_config_checked(yaml_text, file, env);
+  } catch (const YAML::Exception& e) {
+    return tl::unexpected(std::vector<ConfigProblem>{
+        {std::string(file), e.mark.is_null() ? 0 : e.mark.line + 1, "YAML error: " + e.msg}});
+  }
+}
+
+tl::expected<Config, std::vector<ConfigProblem>> load_config(const std::string& path,
+                                                             const Environment& env) {
+  FileText read = read_text_file(path);
+  if (!read.error.empty()) {
+    return tl::unexpected(std::vector<ConfigProblem>{{path, 0, "cannot read: " + read.error}});
+  }
+  return parse_config(read.text, path, env);
+}
+
+std::optional<Millis> parse_duration(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    ++digits;
+  }
+  // 15 digits of days still fit; more is a typo, not a duration.
+  if (digits == 0 || digits > 15) {
+    return std::nullopt;
+  }
+  const auto number = to_integer(text.substr(0, digits));
+  if (!number) {
+    return std::nullopt;
+  }
+  const std::string_view unit = text.substr(digits);
+  long long scale = 0;
+  if (unit == "ms") {
+    scale = 1;
+  } else if (unit.empty() || unit == "s") {
+    scale = 1000;
+  } else if (unit == "m") {
+    scale = 60'000;
+  } else if (unit == "h") {
+    scale = 3'600'000;
+  } else if (unit == "d") {
+    scale = 86'400'000;
+  } else {
+    return std::nullopt;
+  }
+  if (*number > std::numeric_limits<long long>::max() / scale) {
+    return std::nullopt;
+  }
+  return Millis(*number * scale);
+}
+
+}  // namespace databroker::config

@@ -53,7 +53,7 @@ struct MqttConfig {
   Millis keepalive{30'000};
   Millis reconnect_min{250};
   Millis reconnect_max{5'000};
-  std::string error_topic_prefix;  // e.g. "databroker/errors"; empty = no error reports
+  std::string error_topic_prefix;    // e.g. "databroker/errors"; empty = no error reports
   Millis backpressure_wait{30'000};  // how long a delivery may wait for room in the ingest queue
 };
 
@@ -68,7 +68,9 @@ struct StorageConfig {
 struct IngestConfig {
   ingest::ValidationRules rules;
   bool strict_sensors = false;  // reject readings of sensors not declared in sensors_file
-  std::string sensors_file;     // optional YAML list of sensors, relative to the config file
+  // Optional YAML list of sensors; written relative to the config file, held here resolved
+  // against its folder. Its sensors are loaded into Config::sensors.
+  std::string sensors_file;
 };
 
 enum class LogFormat { Text, Json };
@@ -92,8 +94,8 @@ struct Config {
 
 // One problem found while loading: where and why.
 struct ConfigProblem {
-  std::string file;
-  int line = 0;  // 1-based; 0 when the problem has no place (e.g. an environment variable)
+  std::string file;  // the config file, the sensors file, or "environment" for a variable
+  int line = 0;      // 1-based; 0 when the problem has no place (e.g. an environment variable)
   std::string reason;
 
   std::string to_string() const;  // "file:line: reason"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages databroker builds and tests with. Idempotent and quiet: it
+# asks apt only for what is missing, and prints apt's output only when something fails.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  libboost1.81-dev libboost-url1.81-dev
+  libpaho-mqttpp-dev libpaho-mqtt-dev
+  nlohmann-json3-dev librocksdb-dev libyaml-cpp-dev libssl-dev libexpected-dev libsimdjson-dev
+  catch2
+  mosquitto mosquitto-clients curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "databroker: missing Debian packages: ${missing[*]}" >&2
+  echo "databroker: run as root, or install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+echo "databroker: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
+if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "databroker: package installation failed" >&2
+  exit 1
+fi

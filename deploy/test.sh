@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds everything with AddressSanitizer
+# and UndefinedBehaviorSanitizer, and runs the whole suite (unit, integration against a real
+# Mosquitto and HTTP on loopback, end-to-end with the real binary) under ctest. Every server a
+# test needs is started and stopped by the test itself on free ports.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+preset=${DATABROKER_TEST_PRESET:-asan-ubsan}
+
+"$root/deploy/install-deps.sh"
+"$root/deploy/build.sh" "$preset"
+
+cd "$root"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/lsan.supp:print_suppressions=0}
+ctest --preset "$preset" -j "$(nproc)" "$@"
