@@ -2,13 +2,21 @@
 //
 // Subscribes to `{topic_prefix}/+/+` (kind, sensor id) with QoS 1 on a persistent session (clean
 // session off, stable client id), so readings published while databroker is down wait in the
-// MQTT broker. Reconnects automatically with capped backoff and resubscribes.
+// MQTT broker. Reconnects with a backoff doubling from reconnect_min to reconnect_max, also when
+// the first connect fails (the MQTT broker may start after us), and subscribes after every
+// connect.
 //
 // The Paho callback only decodes the payload and hands the reading to the ingest door. When the
 // ingest queue is full the callback waits (backpressure towards the MQTT broker, which then
 // holds the messages); it never drops silently. Rejected payloads are counted per reason and
 // logged rate-limited; with `error_topic_prefix` set, an error report is published to
 // `{error_topic_prefix}/{sensor_id}`.
+//
+// Loss window: Paho acknowledges a QoS 1 message (PUBACK) when it receives it, before our
+// callback runs, so a message is the MQTT broker's responsibility until then and ours after.
+// Paho keeps no files (in-memory client persistence: nothing is written in the working
+// directory); what it holds in memory is the message in our callback plus the few it has already
+// read from the socket. Messages lost after the PUBACK are counted in `lost` and logged as errors.
 //
 // This is the only file pair that includes Paho headers. Threading: start() and stop() from one
 // controlling thread; counters readable from any thread.
@@ -29,12 +37,21 @@
 
 namespace databroker::mqtt {
 
+// Counts of MQTT messages (one message may carry an array of readings) and connection events.
+// A received message is accepted (queued at the ingest door), rejected, or lost; a queued one
+// whose commit then fails counts as accepted and lost. `backpressure_waits` counts messages that
+// had to wait for room in the ingest queue at least once.
 struct MqttCounters {
   std::atomic<std::uint64_t> received{0};
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> rejected{0};
   std::atomic<std::uint64_t> connects{0};
   std::atomic<std::uint64_t> connection_losses{0};
+  std::atomic<std::uint64_t> backpressure_waits{0};
+  // Acknowledged to the MQTT broker but not stored: still refused by the ingest door when stop()
+  // gave up, or failed in the durable log after being queued. Should stay 0; alert on it.
+  std::atomic<std::uint64_t> lost{0};
+  std::atomic<std::uint64_t> error_reports{0};  // published to the error topic
 };
 
 class MqttIngest {
@@ -44,12 +61,16 @@ class MqttIngest {
   ~MqttIngest();  // stops if running
 
   // Starts connecting in the background and returns; the connection may come later (the MQTT
-  // broker may be down at start). InvalidArgument for a malformed URI.
+  // broker may be down at start). InvalidArgument for a malformed URI, an empty client id or a
+  // QoS outside 0..2. A no-op when already running; may be called again after stop().
   core::Status start();
   // Disconnects (waiting for in-flight deliveries to be handed to the ingest door) and stops
-  // reconnecting. Idempotent.
+  // reconnecting. Idempotent. Bounded: a delivery still refused by a full ingest queue gets a
+  // short grace (about 2 s) and is then counted lost; disconnecting from an unreachable MQTT
+  // broker does not wait.
   void stop();
 
+  // Connected and subscribed (SUBACK received): ready to receive. For /readyz.
   bool is_connected() const;
   const MqttCounters& counters() const;
   // (reason, count) pairs of rejected payloads, for /metrics.

@@ -5,6 +5,9 @@
 // profile, which has no rights. Rights are additive: `ingest` may POST readings, `internal` sees
 // every stream raw, `admin` manages keys and policy.
 //
+// Invariant: a ProfileSet always holds `public`, and `public` never carries a right, so an
+// anonymous caller can gain nothing from a configuration mistake.
+//
 // Immutable after start; share as const.
 #pragma once
 
@@ -12,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "broker/core/result.h"
@@ -26,6 +30,9 @@ struct Profile {
   bool internal = false;
   bool admin = false;
   std::string description;
+
+  bool has_any_right() const { return ingest || internal || admin; }
+  bool operator==(const Profile&) const = default;
 };
 
 // Profile names follow sensor-id rules minus ':' and '.': `[A-Za-z0-9_-]{1,64}`.
@@ -33,15 +40,25 @@ bool is_valid_profile_name(std::string_view name);
 
 class ProfileSet {
  public:
-  // Always contains `public`, with no rights (declaring it with rights is an error).
+  // Only `public`.
+  ProfileSet();
+
+  // Builds the set. `public` is added (with no rights) when not declared; declaring it is
+  // allowed only without rights. InvalidArgument on an invalid name, a duplicate name or a
+  // `public` with rights, with one FieldError per problem (field `profiles.<name>`).
   static core::Result<ProfileSet> make(std::vector<Profile> profiles);
 
+  // Null when unknown. Pointers stay valid for the lifetime of the set, also across a move.
   const Profile* find(std::string_view name) const;
   const Profile& public_profile() const;
+  // Every profile, ordered by name, `public` included.
   std::vector<Profile> all() const;
 
  private:
-  std::map<std::string, Profile, std::less<>> profiles_;
+  using Map = std::map<std::string, Profile, std::less<>>;
+  explicit ProfileSet(Map profiles) : profiles_(std::move(profiles)) {}
+
+  Map profiles_;
 };
 
 // The caller of one request, after authentication.

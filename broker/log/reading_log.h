@@ -55,31 +55,37 @@ struct StreamPosition {
 };
 
 struct StreamQuery {
-  std::string sensor_id;
-  TimestampMs from = INT64_MIN;  // inclusive, observation time
-  TimestampMs to = INT64_MAX;    // exclusive
-  std::optional<StreamPosition> after;  // resume strictly after this position
-  std::size_t limit = 100;
+  std::string sensor_id;                  // not empty, no NUL (InvalidArgument otherwise)
+  TimestampMs from = INT64_MIN;           // inclusive, observation time
+  TimestampMs to = INT64_MAX;             // exclusive
+  std::optional<StreamPosition> after{};  // resume strictly after this position
+  std::size_t limit = 100;                // 0 returns no readings, only `more`
 };
 
 struct StreamPage {
-  std::vector<Reading> readings;  // oldest first
-  bool more = false;              // another page exists within [from, to)
+  std::vector<Reading> readings{};  // oldest first
+  bool more = false;                // another page exists within [from, to)
 };
 
 struct FeedPage {
-  std::vector<Reading> readings;  // ascending seq, only those `keep` accepted
-  Seq last_scanned = 0;           // resume the feed after this seq (>= every returned seq)
+  std::vector<Reading> readings{};  // ascending seq, only those `keep` accepted
+  // Resume the feed after this seq (>= every returned seq); the given after_seq when nothing
+  // was scanned.
+  Seq last_scanned = 0;
 };
 
 // Small keyed records (sensor registry, cursors) stored beside the log in the same database, so
-// that one backup holds everything. Namespaces keep modules apart.
+// that one backup holds everything. Namespaces keep modules apart: a namespace is not empty and
+// holds no NUL (InvalidArgument otherwise); keys and values are any bytes. Writes use the log's
+// durability. Safe to call from any thread.
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
   virtual Status put(std::string_view ns, std::string_view key, std::string_view value) = 0;
+  // Nothing when the key is absent.
   virtual Result<std::optional<std::string>> get(std::string_view ns,
                                                  std::string_view key) const = 0;
+  // Erasing an absent key succeeds.
   virtual Status erase(std::string_view ns, std::string_view key) = 0;
   // Every record of a namespace, ordered by key.
   virtual Result<std::vector<std::pair<std::string, std::string>>> scan(
@@ -93,7 +99,8 @@ class ReadingLog {
   // Assigns consecutive seqs and `received_at` (when still 0) to `batch` in place, writes it
   // atomically with the by-stream index, and returns the seq range. Unavailable when the
   // storage refuses writes (disk full, closed); nothing of the batch is stored then and the seq
-  // counter does not advance. An empty batch is InvalidArgument.
+  // counter does not advance, and `batch` is handed back unchanged. An empty batch, or a reading
+  // whose sensor id is empty or holds NUL, is InvalidArgument.
   virtual Result<SeqRange> append(std::span<Reading> batch, TimestampMs received_at) = 0;
 
   // Highest seq stored, 0 for an empty log.
@@ -109,7 +116,8 @@ class ReadingLog {
   virtual Result<std::optional<Reading>> latest(std::string_view sensor_id) const = 0;
 
   // The cross-stream feed: readings with seq > after_seq in seq order, filtered by `keep`,
-  // until `limit` are kept or `scan_budget` have been examined, whichever comes first.
+  // until `limit` are kept or `scan_budget` have been examined, whichever comes first. An empty
+  // `keep` keeps everything; `keep` runs on the calling thread and must not throw.
   virtual Result<FeedPage> read_since(Seq after_seq, std::size_t limit,
                                       const std::function<bool(const Reading&)>& keep,
                                       std::size_t scan_budget) const = 0;
@@ -123,6 +131,8 @@ class ReadingLog {
 };
 
 // The RocksDB-backed log and meta store, one database. Opening recovers the seq counter.
+// Destroying it closes the database (syncing the WAL first with Durability::Buffered); the
+// log() and meta() references die with it, so nothing may be using them then.
 class Storage {
  public:
   virtual ~Storage() = default;

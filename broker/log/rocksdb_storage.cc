@@ -1,1 +1,662 @@
-// written in a later step
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/snapshot.h>
+#include <rocksdb/status.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "broker/core/logging.h"
+#include "broker/log/keys.h"
+#include "broker/log/reading_log.h"
+#include "broker/log/record_codec.h"
+
+namespace databroker::log {
+namespace {
+
+using core::ErrorCode;
+using core::fail;
+
+constexpr std::string_view kComponent = "log";
+constexpr const char* kReadingsColumn = "readings";
+constexpr const char* kByStreamColumn = "by_stream";
+constexpr const char* kMetaColumn = "meta";
+// In the default column family, out of MetaStore's reach: the highest seq retention removed, so
+// that a log emptied by retention still continues its seqs after a restart.
+constexpr std::string_view kDroppedThroughKey = "log.dropped_through";
+constexpr std::size_t kRetentionBatch = 10'000;
+// Deletion-triggered compaction: a file is compacted once some window of kDeletionWindow
+// consecutive entries holds kDeletionTrigger tombstones.
+constexpr std::size_t kDeletionWindow = std::size_t{16} * 1024;
+constexpr std::size_t kDeletionTrigger = std::size_t{8} * 1024;
+
+// The one place a rocksdb::Status becomes a core::Error. Write failures caused by the disk
+// (full, failing, read-only after a background error) are Unavailable so that callers answer
+// 503 and retry later; what can only be a misuse of RocksDB is Internal.
+core::Error to_error(const rocksdb::Status& status, std::string_view what) {
+  std::string message = std::string(what) + ": " + status.ToString();
+  // RocksDB reports a held LOCK file as a plain IOError; these are the POSIX file system's
+  // two wordings (another process, or this process opening the same directory twice).
+  if (status.IsIOError() && (message.find("While lock file") != std::string::npos ||
+                             message.find("lock hold by current process") != std::string::npos)) {
+    return core::Error{
+        ErrorCode::Unavailable,
+        "the data directory is in use (another process, or another open in this one, holds "
+        "its LOCK); " +
+            message,
+        {}};
+  }
+  ErrorCode code = ErrorCode::Internal;
+  if (status.IsNotFound()) {
+    code = ErrorCode::NotFound;
+  } else if (status.IsCorruption()) {
+    code = ErrorCode::Corruption;
+  } else if (status.IsIOError() || status.IsBusy() || status.IsTryAgain() || status.IsTimedOut() ||
+             status.IsShutdownInProgress() || status.IsIncomplete()) {
+    code = ErrorCode::Unavailable;
+  }
+  return core::Error{code, std::move(message), {}};
+}
+
+tl::unexpected<core::Error> failed(const rocksdb::Status& status, std::string_view what) {
+  return tl::unexpected<core::Error>(to_error(status, what));
+}
+
+std::string seq_context(std::string_view what, Seq seq) {
+  return std::string(what) + " " + std::to_string(seq);
+}
+
+// The database and its column families, shared by the log and the meta store. Owned by
+// RocksDbStorage, which outlives both.
+struct Columns {
+  rocksdb::DB* db = nullptr;
+  rocksdb::ColumnFamilyHandle* default_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* readings = nullptr;
+  rocksdb::ColumnFamilyHandle* by_stream = nullptr;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::WriteOptions write_options;
+};
+
+// Decodes a `readings` value and checks it belongs under the key it was found at.
+Result<Reading> decode_stored(std::string_view value, Seq seq) {
+  auto reading = decode_record(value);
+  if (!reading) {
+    reading.error().message = seq_context("reading", seq) + ": " + reading.error().message;
+    return reading;
+  }
+  if (reading->seq != seq) {
+    return fail(ErrorCode::Corruption, seq_context("record stored under seq", seq) +
+                                           " says it is seq " + std::to_string(reading->seq));
+  }
+  return reading;
+}
+
+class RocksDbReadingLog final : public ReadingLog {
+ public:
+  RocksDbReadingLog(const Columns& columns, Seq last_seq, Seq first_kept)
+      : c_(columns), last_seq_(last_seq), first_kept_(first_kept) {}
+
+  Result<SeqRange> append(std::span<Reading> batch, TimestampMs received_at) override {
+    if (batch.empty()) {
+      return fail(ErrorCode::InvalidArgument, "cannot append an empty batch");
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!is_key_safe_name(batch[i].sensor_id)) {
+        return fail(ErrorCode::InvalidArgument,
+                    "reading " + std::to_string(i) + ": sensor id is empty or contains NUL");
+      }
+    }
+    // A failed write may have left RocksDB read-only (e.g. disk full); once space is back,
+    // Resume() lets writes through again without a restart.
+    if (needs_resume_.load(std::memory_order_relaxed)) {
+      if (auto s = c_.db->Resume(); !s.ok()) {
+        return failed(s, "resuming writes after an earlier failure");
+      }
+      needs_resume_.store(false, std::memory_order_relaxed);
+    }
+
+    const Seq first = last_seq_.load(std::memory_order_relaxed) + 1;
+    std::vector<bool> stamped(batch.size(), false);
+    rocksdb::WriteBatch write;
+    rocksdb::Status s;
+    for (std::size_t i = 0; i < batch.size() && s.ok(); ++i) {
+      Reading& reading = batch[i];
+      reading.seq = first + i;
+      if (reading.received_at == 0) {
+        reading.received_at = received_at;
+        stamped[i] = true;
+      }
+      s = write.Put(c_.readings, encode_seq_key(reading.seq), encode_record(reading));
+      if (s.ok()) {
+        s = write.Put(c_.by_stream, encode_stream_key(reading.sensor_id, reading.ts, reading.seq),
+                      rocksdb::Slice());
+      }
+    }
+    if (s.ok()) {
+      s = c_.db->Write(c_.write_options, &write);
+    }
+    if (!s.ok()) {
+      // Nothing was stored: hand the batch back as it came, so a retry is a clean retry.
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        batch[i].seq = 0;
+        if (stamped[i]) {
+          batch[i].received_at = 0;
+        }
+      }
+      needs_resume_.store(true, std::memory_order_relaxed);
+      return failed(s, "appending " + std::to_string(batch.size()) + " readings");
+    }
+    const Seq last = first + batch.size() - 1;
+    last_seq_.store(last, std::memory_order_release);
+    return SeqRange{first, last};
+  }
+
+  Seq last_seq() const override { return last_seq_.load(std::memory_order_acquire); }
+
+  Seq first_seq() const override {
+    // first_kept_ before last_seq_: both only grow, so a first_kept_ <= last_seq_ seen in this
+    // order was a stored seq at some moment.
+    const Seq first = first_kept_.load(std::memory_order_acquire);
+    const Seq last = last_seq_.load(std::memory_order_acquire);
+    return first <= last ? first : 0;
+  }
+
+  Result<Reading> get(Seq seq) const override {
+    rocksdb::PinnableSlice value;
+    auto s = c_.db->Get(rocksdb::ReadOptions(), c_.readings, encode_seq_key(seq), &value);
+    if (s.IsNotFound()) {
+      return fail(ErrorCode::NotFound, seq_context("no reading with seq", seq));
+    }
+    if (!s.ok()) {
+      return failed(s, seq_context("reading seq", seq));
+    }
+    return decode_stored(value.ToStringView(), seq);
+  }
+
+  Result<StreamPage> read_stream(const StreamQuery& query) const override {
+    if (!is_key_safe_name(query.sensor_id)) {
+      return fail(ErrorCode::InvalidArgument, "sensor id is empty or contains NUL");
+    }
+    StreamPage page;
+    if (query.from >= query.to) {
+      return page;
+    }
+    const std::string prefix = stream_prefix(query.sensor_id);
+    std::string start = prefix;
+    append_stream_key_tail(start, query.from, 0);
+    if (query.after) {
+      // The first key strictly after the position.
+      StreamPosition next = *query.after;
+      if (next.seq < std::numeric_limits<Seq>::max()) {
+        ++next.seq;
+      } else if (next.ts < std::numeric_limits<TimestampMs>::max()) {
+        ++next.ts;
+        next.seq = 0;
+      } else {
+        return page;
+      }
+      std::string after = prefix;
+      append_stream_key_tail(after, next.ts, next.seq);
+      start = std::max(start, after);
+    }
+    std::string end = prefix;
+    append_stream_key_tail(end, query.to, 0);
+    if (start >= end) {
+      return page;
+    }
+
+    // One snapshot for the index and the records: retention removes both in one batch, so
+    // under a snapshot an index entry always finds its record.
+    rocksdb::ManagedSnapshot snapshot(c_.db);
+    rocksdb::ReadOptions options;
+    options.snapshot = snapshot.snapshot();
+    rocksdb::Slice upper(end);
+    rocksdb::ReadOptions index_options = options;
+    index_options.iterate_upper_bound = &upper;
+
+    std::vector<std::string> keys;
+    keys.reserve(std::min<std::size_t>(query.limit, 1024));
+    {
+      std::unique_ptr<rocksdb::Iterator> it(c_.db->NewIterator(index_options, c_.by_stream));
+      for (it->Seek(start); it->Valid() && keys.size() < query.limit; it->Next()) {
+        auto key = decode_stream_key(it->key().ToStringView(), prefix.size());
+        if (!key) {
+          return fail(ErrorCode::Corruption, "malformed index entry for sensor " + query.sensor_id);
+        }
+        keys.push_back(encode_seq_key(key->seq));
+      }
+      if (!it->status().ok()) {
+        return failed(it->status(), "reading the index of sensor " + query.sensor_id);
+      }
+      // The loop stops on the entry after the last one taken, if there is one.
+      page.more = it->Valid();
+    }
+    if (keys.empty()) {
+      return page;
+    }
+
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    c_.db->MultiGet(options, c_.readings, keys.size(), slices.data(), values.data(),
+                    statuses.data());
+    page.readings.reserve(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const Seq seq = *decode_seq_key(keys[i]);
+      if (statuses[i].IsNotFound()) {
+        return fail(ErrorCode::Corruption, seq_context("index entry without record: seq", seq));
+      }
+      if (!statuses[i].ok()) {
+        return failed(statuses[i], seq_context("reading seq", seq));
+      }
+      auto reading = decode_stored(values[i].ToStringView(), seq);
+      if (!reading) {
+        return tl::unexpected(std::move(reading.error()));
+      }
+      page.readings.push_back(std::move(*reading));
+    }
+    return page;
+  }
+
+  Result<std::optional<Reading>> latest(std::string_view sensor_id) const override {
+    if (!is_key_safe_name(sensor_id)) {
+      return fail(ErrorCode::InvalidArgument, "sensor id is empty or contains NUL");
+    }
+    const std::string prefix = stream_prefix(sensor_id);
+    // The largest possible key of the prefix: the newest ts, then the highest seq.
+    const std::string target = prefix + std::string(kStreamKeyTailSize, '\xff');
+
+    rocksdb::ManagedSnapshot snapshot(c_.db);
+    rocksdb::ReadOptions options;
+    options.snapshot = snapshot.snapshot();
+    rocksdb::Slice lower(prefix);
+    rocksdb::ReadOptions index_options = options;
+    index_options.iterate_lower_bound = &lower;
+
+    std::optional<StreamKey> key;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(c_.db->NewIterator(index_options, c_.by_stream));
+      it->SeekForPrev(target);
+      if (!it->status().ok()) {
+        return failed(it->status(), "reading the index of sensor " + std::string(sensor_id));
+      }
+      if (!it->Valid()) {
+        return std::optional<Reading>();
+      }
+      key = decode_stream_key(it->key().ToStringView(), prefix.size());
+      if (!key) {
+        return fail(ErrorCode::Corruption,
+                    "malformed index entry for sensor " + std::string(sensor_id));
+      }
+    }
+    rocksdb::PinnableSlice value;
+    auto s = c_.db->Get(options, c_.readings, encode_seq_key(key->seq), &value);
+    if (s.IsNotFound()) {
+      return fail(ErrorCode::Corruption, seq_context("index entry without record: seq", key->seq));
+    }
+    if (!s.ok()) {
+      return failed(s, seq_context("reading seq", key->seq));
+    }
+    auto reading = decode_stored(value.ToStringView(), key->seq);
+    if (!reading) {
+      return tl::unexpected(std::move(reading.error()));
+    }
+    return std::optional<Reading>(std::move(*reading));
+  }
+
+  Result<FeedPage> read_since(Seq after_seq, std::size_t limit,
+                              const std::function<bool(const Reading&)>& keep,
+                              std::size_t scan_budget) const override {
+    FeedPage page;
+    page.last_scanned = after_seq;
+    if (limit == 0 || scan_budget == 0 || after_seq == std::numeric_limits<Seq>::max()) {
+      return page;
+    }
+    // Seeking past what retention removed skips its tombstones.
+    const Seq start = std::max(after_seq + 1, first_kept_.load(std::memory_order_acquire));
+    std::unique_ptr<rocksdb::Iterator> it(c_.db->NewIterator(rocksdb::ReadOptions(), c_.readings));
+    std::size_t scanned = 0;
+    for (it->Seek(encode_seq_key(start)); it->Valid(); it->Next()) {
+      auto seq = decode_seq_key(it->key().ToStringView());
+      if (!seq) {
+        return fail(ErrorCode::Corruption, "malformed key in the readings column family");
+      }
+      auto reading = decode_stored(it->value().ToStringView(), *seq);
+      if (!reading) {
+        return tl::unexpected(std::move(reading.error()));
+      }
+      ++scanned;
+      page.last_scanned = *seq;
+      if (!keep || keep(*reading)) {
+        page.readings.push_back(std::move(*reading));
+        if (page.readings.size() == limit) {
+          break;
+        }
+      }
+      if (scanned == scan_budget) {
+        break;
+      }
+    }
+    if (!it->status().ok()) {
+      return failed(it->status(), "reading the feed");
+    }
+    return page;
+  }
+
+  Result<std::uint64_t> drop_received_before(TimestampMs cutoff) override {
+    std::lock_guard<std::mutex> lock(retention_mutex_);
+    std::uint64_t dropped = 0;
+    rocksdb::ReadOptions options;
+    options.fill_cache = false;  // a one-pass scan of the oldest data
+    for (;;) {
+      // A fresh iterator per batch: a long retention run pins no old memtables or files, and
+      // appends, which only add larger seqs, never meet it.
+      std::unique_ptr<rocksdb::Iterator> it(c_.db->NewIterator(options, c_.readings));
+      rocksdb::WriteBatch write;
+      rocksdb::Status s;
+      std::size_t in_batch = 0;
+      Seq last_dropped = 0;
+      std::optional<Seq> kept;
+      for (it->Seek(encode_seq_key(first_kept_.load(std::memory_order_acquire)));
+           it->Valid() && in_batch < kRetentionBatch && s.ok(); it->Next()) {
+        auto seq = decode_seq_key(it->key().ToStringView());
+        if (!seq) {
+          return fail(ErrorCode::Corruption, "malformed key in the readings column family");
+        }
+        auto reading = decode_stored(it->value().ToStringView(), *seq);
+        if (!reading) {
+          return tl::unexpected(std::move(reading.error()));
+        }
+        if (reading->received_at >= cutoff) {
+          kept = *seq;
+          break;
+        }
+        s = write.Delete(c_.readings, it->key());
+        if (s.ok()) {
+          s = write.Delete(c_.by_stream, encode_stream_key(reading->sensor_id, reading->ts, *seq));
+        }
+        last_dropped = *seq;
+        ++in_batch;
+      }
+      if (!s.ok()) {
+        return failed(s, "preparing a retention batch");
+      }
+      if (!it->status().ok()) {
+        return failed(it->status(), "scanning for retention");
+      }
+      const bool done = kept.has_value() || !it->Valid();
+      it.reset();
+      if (in_batch == 0) {
+        break;
+      }
+      s = write.Put(c_.default_cf,
+                    rocksdb::Slice(kDroppedThroughKey.data(), kDroppedThroughKey.size()),
+                    encode_seq_key(last_dropped));
+      if (s.ok()) {
+        s = c_.db->Write(c_.write_options, &write);
+      }
+      if (!s.ok()) {
+        return failed(s, "removing " + std::to_string(in_batch) + " expired readings");
+      }
+      dropped += in_batch;
+      first_kept_.store(kept.value_or(last_dropped + 1), std::memory_order_release);
+      if (done) {
+        break;
+      }
+    }
+    return dropped;
+  }
+
+ private:
+  const Columns& c_;
+  // Written by the single appender, read by anyone.
+  std::atomic<Seq> last_seq_;
+  // The lowest seq retention has not removed; last_seq_ + 1 when the log is empty. Written
+  // only under retention_mutex_ (and at open), read by anyone.
+  std::atomic<Seq> first_kept_;
+  std::atomic<bool> needs_resume_{false};
+  std::mutex retention_mutex_;  // one retention run at a time
+};
+
+class RocksDbMetaStore final : public MetaStore {
+ public:
+  explicit RocksDbMetaStore(const Columns& columns) : c_(columns) {}
+
+  Status put(std::string_view ns, std::string_view key, std::string_view value) override {
+    if (!is_key_safe_name(ns)) {
+      return bad_namespace();
+    }
+    auto s = c_.db->Put(c_.write_options, c_.meta, encode_meta_key(ns, key),
+                        rocksdb::Slice(value.data(), value.size()));
+    if (!s.ok()) {
+      return failed(s, "storing " + std::string(ns) + " record");
+    }
+    return core::ok();
+  }
+
+  Result<std::optional<std::string>> get(std::string_view ns, std::string_view key) const override {
+    if (!is_key_safe_name(ns)) {
+      return bad_namespace();
+    }
+    std::string value;
+    auto s = c_.db->Get(rocksdb::ReadOptions(), c_.meta, encode_meta_key(ns, key), &value);
+    if (s.IsNotFound()) {
+      return std::optional<std::string>();
+    }
+    if (!s.ok()) {
+      return failed(s, "reading " + std::string(ns) + " record");
+    }
+    return std::optional<std::string>(std::move(value));
+  }
+
+  Status erase(std::string_view ns, std::string_view key) override {
+    if (!is_key_safe_name(ns)) {
+      return bad_namespace();
+    }
+    auto s = c_.db->Delete(c_.write_options, c_.meta, encode_meta_key(ns, key));
+    if (!s.ok()) {
+      return failed(s, "erasing " + std::string(ns) + " record");
+    }
+    return core::ok();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> scan(
+      std::string_view ns) const override {
+    if (!is_key_safe_name(ns)) {
+      return bad_namespace();
+    }
+    const std::string lower = meta_prefix(ns);
+    const std::string upper = meta_prefix_end(ns);
+    rocksdb::Slice lower_slice(lower);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions options;
+    options.iterate_lower_bound = &lower_slice;
+    options.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(c_.db->NewIterator(options, c_.meta));
+    std::vector<std::pair<std::string, std::string>> records;
+    for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+      records.emplace_back(it->key().ToStringView().substr(lower.size()),
+                           it->value().ToStringView());
+    }
+    if (!it->status().ok()) {
+      return failed(it->status(), "scanning " + std::string(ns) + " records");
+    }
+    return records;
+  }
+
+ private:
+  static tl::unexpected<core::Error> bad_namespace() {
+    return fail(ErrorCode::InvalidArgument, "meta namespace is empty or contains NUL");
+  }
+
+  const Columns& c_;
+};
+
+class RocksDbStorage final : public Storage {
+ public:
+  RocksDbStorage(std::string path, rocksdb::DB* db,
+                 const std::vector<rocksdb::ColumnFamilyHandle*>& handles, Durability durability)
+      : path_(std::move(path)), db_(db), handles_(handles), durability_(durability) {
+    columns_.db = db;
+    columns_.default_cf = handles[0];
+    columns_.readings = handles[1];
+    columns_.by_stream = handles[2];
+    columns_.meta = handles[3];
+    columns_.write_options.sync = durability == Durability::Sync;
+  }
+
+  ~RocksDbStorage() override {
+    log_.reset();
+    meta_.reset();
+    // Close() does not sync the WAL; with Buffered writes a clean shutdown syncs it here.
+    if (durability_ == Durability::Buffered) {
+      if (auto s = db_->SyncWAL(); !s.ok()) {
+        core::log_warn(kComponent, to_error(s, "syncing the WAL at close").message);
+      }
+    }
+    for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+      if (auto s = db_->DestroyColumnFamilyHandle(handle); !s.ok()) {
+        core::log_warn(kComponent, to_error(s, "releasing a column family").message);
+      }
+    }
+    if (auto s = db_->Close(); !s.ok()) {
+      core::log_warn(kComponent, to_error(s, "closing " + path_).message);
+    }
+  }
+
+  RocksDbStorage(const RocksDbStorage&) = delete;
+  RocksDbStorage& operator=(const RocksDbStorage&) = delete;
+
+  // Reads where the log stands; called once, before the storage is shared.
+  Status recover() {
+    Seq last_stored = 0;
+    std::optional<Seq> first_stored;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          db_->NewIterator(rocksdb::ReadOptions(), columns_.readings));
+      it->SeekToLast();
+      if (it->Valid()) {
+        auto last = decode_seq_key(it->key().ToStringView());
+        it->SeekToFirst();
+        auto first = it->Valid() ? decode_seq_key(it->key().ToStringView()) : std::nullopt;
+        if (!last || !first) {
+          return fail(ErrorCode::Corruption, "malformed key in the readings column family");
+        }
+        last_stored = *last;
+        first_stored = *first;
+      }
+      if (!it->status().ok()) {
+        return failed(it->status(), "recovering the seq counter of " + path_);
+      }
+    }
+    std::string dropped_value;
+    Seq dropped_through = 0;
+    auto s = db_->Get(rocksdb::ReadOptions(), columns_.default_cf,
+                      rocksdb::Slice(kDroppedThroughKey.data(), kDroppedThroughKey.size()),
+                      &dropped_value);
+    if (s.ok()) {
+      auto seq = decode_seq_key(dropped_value);
+      if (!seq) {
+        return fail(ErrorCode::Corruption, "malformed retention watermark in " + path_);
+      }
+      dropped_through = *seq;
+    } else if (!s.IsNotFound()) {
+      return failed(s, "recovering the retention watermark of " + path_);
+    }
+    const Seq last = std::max(last_stored, dropped_through);
+    const Seq first_kept = first_stored.value_or(last + 1);
+    log_ = std::make_unique<RocksDbReadingLog>(columns_, last, first_kept);
+    meta_ = std::make_unique<RocksDbMetaStore>(columns_);
+    core::log_info(kComponent, "opened " + path_ + ": seqs " + std::to_string(log_->first_seq()) +
+                                   ".." + std::to_string(last));
+    return core::ok();
+  }
+
+  ReadingLog& log() override { return *log_; }
+  MetaStore& meta() override { return *meta_; }
+
+  Status flush() override {
+    rocksdb::FlushOptions options;
+    options.wait = true;
+    if (auto s = db_->Flush(options, handles_); !s.ok()) {
+      return failed(s, "flushing " + path_);
+    }
+    return core::ok();
+  }
+
+ private:
+  const std::string path_;
+  const std::unique_ptr<rocksdb::DB> db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // released before db_ closes
+  const Durability durability_;
+  Columns columns_;
+  std::unique_ptr<RocksDbReadingLog> log_;
+  std::unique_ptr<RocksDbMetaStore> meta_;
+};
+
+rocksdb::ColumnFamilyOptions column_options(std::size_t write_buffer_bytes,
+                                            bool compact_on_deletion) {
+  rocksdb::ColumnFamilyOptions options;
+  options.write_buffer_size = write_buffer_bytes;
+  if (compact_on_deletion) {
+    // Retention deletes long runs of old keys; files made mostly of tombstones get compacted
+    // soon, so the disk space comes back instead of waiting for size-triggered compactions.
+    options.table_properties_collector_factories.push_back(
+        rocksdb::NewCompactOnDeletionCollectorFactory(kDeletionWindow, kDeletionTrigger));
+  }
+  return options;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Storage>> open_rocksdb_storage(const LogOptions& options) {
+  if (options.path.empty()) {
+    return fail(ErrorCode::InvalidArgument, "the data directory path is empty");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) {
+    return fail(ErrorCode::Unavailable,
+                "cannot create the data directory " + options.path + ": " + ec.message());
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  // Bounds the WAL (and so replay time after a crash) when the small meta column family keeps
+  // an old WAL file alive.
+  db_options.max_total_wal_size = 256ull << 20;
+
+  constexpr std::size_t kMiB = 1 << 20;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, column_options(4 * kMiB, false)},
+      {kReadingsColumn, column_options(32 * kMiB, true)},
+      {kByStreamColumn, column_options(16 * kMiB, true)},
+      {kMetaColumn, column_options(4 * kMiB, false)},
+  };
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db);
+  if (!s.ok()) {
+    return failed(s, "opening " + options.path);
+  }
+  auto storage = std::make_unique<RocksDbStorage>(options.path, db, handles, options.durability);
+  if (auto recovered = storage->recover(); !recovered) {
+    return tl::unexpected(std::move(recovered.error()));
+  }
+  return std::unique_ptr<Storage>(std::move(storage));
+}
+
+}  // namespace databroker::log

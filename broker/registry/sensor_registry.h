@@ -7,12 +7,13 @@
 // start and then updated by the ingest writer after each durable append.
 //
 // Threading: every method is safe to call from any thread; reads take a shared lock, the
-// (rare) registrations and cache updates an exclusive one.
+// (rare) registrations and cache updates an exclusive one, never held across storage I/O.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <span>
@@ -55,11 +56,18 @@ struct StreamState {
 
 class SensorRegistry {
  public:
-  // `meta` must outlive the registry. Loads the persisted sensors.
+  // `meta` must outlive the registry. Loads the persisted sensors; Corruption when a stored
+  // record does not decode (a sensor the log holds readings of must not silently vanish).
   static Result<std::unique_ptr<SensorRegistry>> open(log::MetaStore& meta, bool strict);
 
   // Declares sensors from the configuration's sensor file; a declaration replaces what was
-  // stored for the same id (the file is the source of truth for declared sensors).
+  // stored for the same id (the file is the source of truth for declared sensors), except
+  // `registered_at`, which keeps the time the broker first knew the sensor (for a new one:
+  // the declaration's own `registered_at` when set, else `now`). Stored sensors missing from
+  // `sensors` stay known: the log still holds their readings. The whole list is validated first
+  // (ids, kinds, locations, duplicates; InvalidArgument with every problem, nothing stored);
+  // unchanged sensors are not rewritten. A storage error may leave the sensors before the failing
+  // one declared.
   Status declare(std::span<const SensorInfo> sensors, TimestampMs now);
 
   bool is_strict() const { return strict_; }
@@ -68,19 +76,24 @@ class SensorRegistry {
   std::optional<SensorInfo> find(std::string_view id) const;
   bool contains(std::string_view id) const;
 
-  // Registers a sensor first seen in an accepted reading (no-op when known). Called by the
-  // ingest writer before the reading is appended, so the log never holds a reading of a sensor
-  // the registry lost.
+  // Registers a sensor first seen in an accepted reading (no-op when known, whatever `kind`).
+  // Called by the ingest writer before the reading is appended, so the log never holds a
+  // reading of a sensor the registry lost. InvalidArgument for an invalid id or kind, and for
+  // an unknown sensor when the registry is strict (field "sensor", reason
+  // "undeclared_sensor"); the storage error when persisting fails.
   Status register_seen(std::string_view id, std::string_view kind, TimestampMs now);
 
-  // Updates the latest-reading cache from readings now durable.
+  // Updates the latest-reading cache (newest by `ts`, ties by `seq`) and the per-stream counts
+  // from readings now durable. Readings of unknown sensors are ignored.
   void observe(std::span<const Reading> readings);
 
   std::optional<StreamState> stream(std::string_view id) const;
   // Every stream, ordered by id.
   std::vector<StreamState> streams() const;
 
-  // Refills the latest cache from the log (at start).
+  // Refills the latest cache from the log (at start): `log.latest(id)` for each known sensor.
+  // A cached reading newer than the log's (observed meanwhile) is kept. Stops at the first
+  // log error and returns it.
   Status rebuild_latest(const log::ReadingLog& log);
 
  private:
@@ -95,12 +108,28 @@ class SensorRegistry {
 
   log::MetaStore& meta_;
   const bool strict_;
+  // Serialises registrations (declare, register_seen) across their MetaStore write, so that a
+  // slow write never holds mutex_ and readers never wait on storage.
+  std::mutex registration_mutex_;
   mutable std::shared_mutex mutex_;  // guards entries_
   std::map<std::string, Entry, std::less<>> entries_;
 };
 
 // Serialisation of a SensorInfo (JSON), shared by the store and the sensor file loader.
+// `location` is omitted when absent, `alt` likewise; invalid UTF-8 in a text field is replaced
+// (U+FFFD) rather than failing.
 std::string encode_sensor(const SensorInfo& info);
-Result<SensorInfo> decode_sensor(std::string_view json);
+
+// Parses and validates one sensor record: `id` (core::is_valid_sensor_id) and `kind`
+// (core::is_valid_kind_name) are required; `name`, `zone`, `owner`, `steward` (strings), `tags`
+// (array of strings), `location` ({lat in [-90, 90], lon in [-180, 180], optional alt}, or
+// null), `declared` (bool) and `registered_at` (integer ms) are optional; unknown fields are
+// ignored, for records written by a newer version. InvalidArgument with one FieldError per
+// problem; never throws, whatever the input.
+Result<SensorInfo> decode_sensor(std::string_view json) noexcept;
+
+// The problems of a sensor as FieldErrors whose fields start with `prefix` (e.g.
+// "sensors[3]."): invalid id, kind, or location out of range. Empty when it is valid.
+std::vector<core::FieldError> validate_sensor(const SensorInfo& info, std::string_view prefix = "");
 
 }  // namespace databroker::registry
