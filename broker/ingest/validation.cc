@@ -108,11 +108,18 @@ bool Validator::check(core::Reading& reading, core::TimestampMs now, std::string
       continue;
     }
     if ((spec->min && *number < *spec->min) || (spec->max && *number > *spec->max)) {
-      std::string range = "[" + (spec->min ? format_limit(*spec->min) : std::string("-inf")) +
-                          ", " + (spec->max ? format_limit(*spec->max) : std::string("inf")) +
-                          "]";
-      add(field, "out_of_range", format_limit(*number) + " is outside " + range +
-                                     (spec->unit.empty() ? "" : " " + spec->unit));
+      // Built by appending: GCC 12 reports a false -Wrestrict on `"[" + std::string&&`.
+      std::string detail = format_limit(*number);
+      detail += " is outside [";
+      detail += spec->min ? format_limit(*spec->min) : "-inf";
+      detail += ", ";
+      detail += spec->max ? format_limit(*spec->max) : "inf";
+      detail += ']';
+      if (!spec->unit.empty()) {
+        detail += ' ';
+        detail += spec->unit;
+      }
+      add(field, "out_of_range", std::move(detail));
       continue;
     }
     if (m.name == "free_spots") free_spots = number;

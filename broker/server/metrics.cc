@@ -108,6 +108,16 @@ std::string render_metrics(const MetricSources& s) {
       e.sample("databroker_mqtt_messages_rejected_total", label("reason", reason),
                static_cast<double>(count));
     }
+    e.family("databroker_mqtt_messages_lost_total", "counter",
+             "MQTT messages acknowledged to the MQTT broker but not stored (crash window, stop "
+             "while the queue was full, or a failed commit). Alert on any increase.");
+    e.sample("databroker_mqtt_messages_lost_total", "", m.lost.load());
+    e.family("databroker_mqtt_backpressure_waits_total", "counter",
+             "MQTT messages that waited for room in the ingest queue.");
+    e.sample("databroker_mqtt_backpressure_waits_total", "", m.backpressure_waits.load());
+    e.family("databroker_mqtt_error_reports_total", "counter",
+             "Validation error reports published to the error topic.");
+    e.sample("databroker_mqtt_error_reports_total", "", m.error_reports.load());
     e.family("databroker_mqtt_connects_total", "counter", "Successful (re)connections.");
     e.sample("databroker_mqtt_connects_total", "", m.connects.load());
     e.family("databroker_mqtt_connection_losses_total", "counter", "Lost connections.");
