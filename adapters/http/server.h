@@ -10,9 +10,11 @@
 //
 // Threading: start() and stop() are called from one controlling thread. Handlers run on the
 // server's threads; the ingest completion is posted back to the connection's strand. No
-// handler blocks on storage writes; reads from the log are short and bounded by `limit`.
+// handler blocks on log writes; reads from the log are short and bounded by `limit`. (Key
+// administration writes the small key file on a server thread: rare, and admin only.)
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -56,11 +58,14 @@ class HttpServer {
   ~HttpServer();  // stops if running
 
   // Binds and listens (port 0 = a free port) and starts the threads. Unavailable when the
-  // address cannot be bound.
+  // address cannot be bound. A server starts once: after stop() it cannot start again.
   core::Status start();
   // The bound port, valid after a successful start().
   std::uint16_t port() const;
   // Stops accepting, lets in-flight requests finish (up to `grace`), closes the rest, joins.
+  // An ingest request still waiting for its commit after `grace` gets no answer (its connection
+  // closes); the batch itself may still be committed by the pipeline. Call before stopping the
+  // ingest pipeline. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
  private:

@@ -1,0 +1,109 @@
+#include "adapters/http/dispatcher.h"
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+
+#include "adapters/http/auth.h"
+#include "adapters/http/params.h"
+#include "adapters/http/problem.h"
+#include "broker/core/logging.h"
+
+namespace databroker::http {
+
+namespace {
+
+// What the wrapped `respond` needs after dispatch() has returned (ingest answers later).
+struct Exchange {
+  Respond respond;
+  HttpMetrics* metrics = nullptr;
+  std::string_view route;  // a route pattern owned by the router, or kOtherRoute
+  Verb method = Verb::get;
+  std::chrono::steady_clock::time_point start;
+  std::string logged_target;  // access_token redacted
+  std::string key_id;
+  std::atomic<bool> answered{false};
+};
+
+Respond wrap(std::shared_ptr<Exchange> exchange) {
+  return [exchange = std::move(exchange)](HttpResponse response) {
+    // A handler that throws after answering would answer twice; the first answer stands.
+    if (exchange->answered.exchange(true)) return;
+    const auto elapsed = std::chrono::steady_clock::now() - exchange->start;
+    exchange->metrics->record_request(exchange->method, exchange->route, response.status, elapsed);
+    const auto method = beast_http::to_string(exchange->method);
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+    const std::string line = std::string(method.data(), method.size()) + " " +
+                             exchange->logged_target + " " + std::to_string(response.status) + " " +
+                             std::to_string(micros) + "us" +
+                             (exchange->key_id.empty() ? "" : " key=" + exchange->key_id);
+    if (response.status >= 500) {
+      core::log_warn("http", line);
+    } else {
+      core::log_debug("http", line);
+    }
+    exchange->respond(std::move(response));
+  };
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(const config::HttpConfig& config, Services services, HttpMetrics& metrics)
+    : config_(config),
+      services_(std::move(services)),
+      metrics_(metrics),
+      context_{config_, services_, metrics_} {
+  add_ingest_routes(router_, context_);
+  add_stream_routes(router_, context_);
+  add_admin_routes(router_, context_);
+  add_ops_routes(router_, context_);
+}
+
+void Dispatcher::dispatch(HttpRequest request, Respond respond) noexcept {
+  auto exchange = std::make_shared<Exchange>();
+  exchange->respond = std::move(respond);
+  exchange->metrics = &metrics_;
+  exchange->route = kOtherRoute;
+  exchange->method = request.method;
+  exchange->start = std::chrono::steady_clock::now();
+  exchange->logged_target = redact_target(request.target);
+  const Respond answer = wrap(exchange);
+
+  try {
+    auto target = parse_target(request.target);
+    if (!target) return answer(problem_response(target.error()));
+
+    const RouteMatch match = router_.match(request.method, target->segments);
+    if (std::holds_alternative<RouteNotFound>(match)) {
+      return answer(problem_response(404, "not_found", "no such resource"));
+    }
+    if (const auto* not_allowed = std::get_if<MethodNotAllowed>(&match)) {
+      HttpResponse response =
+          problem_response(405, "method_not_allowed", "the resource does not support this method");
+      response.headers.emplace_back("Allow", allow_header(not_allowed->allowed));
+      return answer(std::move(response));
+    }
+    const auto& found = std::get<RouteFound>(match);
+    exchange->route = found.route->pattern;
+    request.path_params = found.params;
+    request.query = std::move(target->query);
+
+    if (found.route->options.authenticate) {
+      auto identity = authenticate(request, services_.keys, services_.profiles);
+      if (!identity) return answer(problem_response(identity.error()));
+      request.identity = std::move(*identity);
+      exchange->key_id = request.identity.key_id;
+    } else {
+      request.identity.profile = &services_.profiles.public_profile();
+    }
+    found.route->handler(request, answer);
+  } catch (const std::exception& e) {
+    core::log_error("http", std::string("handler failed: ") + e.what());
+    answer(problem_response(500, "internal", "internal error"));
+  } catch (...) {
+    core::log_error("http", "handler failed with an unknown exception");
+    answer(problem_response(500, "internal", "internal error"));
+  }
+}
+
+}  // namespace databroker::http

@@ -1,0 +1,41 @@
+// The v1 handlers, grouped by area, each group adding its routes to the router.
+//
+// Handlers run on the connection's strand, after the dispatcher has matched the route and, for
+// /v1 routes, authenticated the caller. They answer through `respond` exactly once: at once for
+// everything but ingest, which answers from the pipeline's completion (committer thread; the
+// session posts the answer back to its strand). Reads from the log and the registry are
+// bounded by `limit` and run on the network thread; key administration writes the small key
+// file on it too (rare, admin only). Handlers never throw on input; an exception that escapes
+// anyway (allocation failure in a library) becomes a 500 in the dispatcher.
+#pragma once
+
+#include <cstddef>
+
+#include "adapters/http/metrics.h"
+#include "adapters/http/router.h"
+#include "adapters/http/server.h"
+#include "broker/config/config.h"
+
+namespace databroker::http {
+
+// Readings accepted in one ingest request (one object, an array, or a batch).
+inline constexpr std::size_t kMaxReadingsPerRequest = 10'000;
+
+// What every handler may use; owned by the dispatcher, outlives every request.
+struct HandlerContext {
+  const config::HttpConfig& config;
+  const Services& services;
+  const HttpMetrics& metrics;
+};
+
+// POST /v1/sensors/{kind}/{sensor_id}/readings, POST /v1/readings.
+void add_ingest_routes(Router& router, const HandlerContext& context);
+// GET /v1/streams, /v1/streams/{id}, /v1/streams/{id}/latest, /v1/streams/{id}/readings,
+// GET /v1/readings (the cross-stream feed).
+void add_stream_routes(Router& router, const HandlerContext& context);
+// POST /v1/admin/keys, GET /v1/admin/keys, DELETE /v1/admin/keys/{key_id}.
+void add_admin_routes(Router& router, const HandlerContext& context);
+// GET /healthz, /readyz, /metrics (no authentication).
+void add_ops_routes(Router& router, const HandlerContext& context);
+
+}  // namespace databroker::http

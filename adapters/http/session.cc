@@ -1,0 +1,293 @@
+// The Beast session. This file and http_client.cc (tests) are the only ones that instantiate
+// Beast's HTTP read and write templates; keep it that way, they are slow to compile.
+#include "adapters/http/session.h"
+
+#include <algorithm>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "adapters/http/problem.h"
+#include "broker/core/check.h"
+#include "broker/core/logging.h"
+
+namespace databroker::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kIdleReadBytes = 4096;
+// How long a closing connection drains what the client still sends before the socket closes.
+constexpr std::chrono::seconds kLingerTime{2};
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string to_std(beast::string_view text) { return std::string(text.data(), text.size()); }
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<ServerState> state, bool counted)
+      : stream_(std::move(socket)), state_(std::move(state)), counted_(counted) {}
+
+  ~Session() {
+    if (request_in_flight_) state_->in_flight.fetch_sub(1);
+    if (counted_) state_->metrics.connection_closed();
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::do_read_header, shared_from_this()));
+  }
+
+  void refuse() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      HttpResponse response =
+          problem_response(503, "too_many_connections", "the server is at its connection limit");
+      response.headers.emplace_back("Retry-After", "1");
+      response.close = true;
+      self->send(std::move(response));
+    });
+  }
+
+ private:
+  void do_read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(state_->config.max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(state_->config.max_body_bytes);
+    stream_.expires_after(state_->config.header_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
+  }
+
+  void on_read_header(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+        ec == beast::error::timeout || ec == net::error::operation_aborted ||
+        ec == net::error::connection_reset) {
+      return do_close();
+    }
+    if (ec == bhttp::error::header_limit) {
+      return send_refusal(431, "header_too_large",
+                          "the request header exceeds " +
+                              std::to_string(state_->config.max_header_bytes) + " bytes");
+    }
+    if (ec == bhttp::error::body_limit) {
+      // Beast checks Content-Length against the limit while it parses the header.
+      return send_body_too_large();
+    }
+    if (ec) return send_refusal(400, "malformed_request", "the request is not valid HTTP/1.1");
+
+    const auto& request = parser_->get();
+    version_ = request.version();
+    keep_alive_ = request.keep_alive();
+    if (parser_->is_done()) return handle_request();
+    if (iequals(to_std(request[bhttp::field::expect]), "100-continue") && version_ >= 11) {
+      return net::async_write(
+          stream_, net::buffer(kContinue.data(), kContinue.size()),
+          beast::bind_front_handler(&Session::on_continue_written, shared_from_this()));
+    }
+    do_read_body();
+  }
+
+  void on_continue_written(beast::error_code ec, std::size_t) {
+    if (ec) return do_close();
+    do_read_body();
+  }
+
+  void do_read_body() {
+    stream_.expires_after(state_->config.body_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
+  }
+
+  void on_read_body(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::body_limit) return send_body_too_large();
+    if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
+        ec == bhttp::error::partial_message || ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted) {
+      return do_close();
+    }
+    if (ec) return send_refusal(400, "malformed_request", "the request body is not valid");
+    handle_request();
+  }
+
+  void handle_request() {
+    // Answering may take as long as the ingest commit; no read is pending meanwhile.
+    stream_.expires_never();
+    request_in_flight_ = true;
+    state_->in_flight.fetch_add(1);
+
+    auto& message = parser_->get();
+    HttpRequest request;
+    request.method = message.method();
+    request.target = to_std(message.target());
+    request.content_type = to_std(message[bhttp::field::content_type]);
+    request.authorization = to_std(message[bhttp::field::authorization]);
+    request.api_key = to_std(message["X-API-Key"]);
+    request.body = std::move(message.body());
+    parser_.reset();
+    state_->dispatcher.dispatch(std::move(request), make_respond());
+  }
+
+  // The answer may come from another thread (the ingest committer), possibly after the server
+  // stopped; see Lifeline in server_state.h for why this holds the io_context's owner.
+  Respond make_respond() {
+    struct Pending {
+      std::shared_ptr<Lifeline> lifeline;  // declared first: destroyed after the session
+      std::shared_ptr<Session> session;
+    };
+    auto pending = std::make_shared<Pending>();
+    pending->lifeline = state_->lifeline.lock();
+    DATABROKER_CHECK(pending->lifeline != nullptr, "session running without its io_context");
+    pending->session = shared_from_this();
+    return [pending](HttpResponse response) {
+      std::shared_ptr<Session> session;
+      std::lock_guard lock(pending->lifeline->mutex);
+      session = std::move(pending->session);
+      if (!session || !pending->lifeline->alive) return;
+      auto executor = session->stream_.get_executor();
+      net::post(executor, [session = std::move(session), response = std::move(response)]() mutable {
+        session->send(std::move(response));
+      });
+    };
+  }
+
+  void send_body_too_large() {
+    send_refusal(
+        413, "payload_too_large",
+        "the request body exceeds " + std::to_string(state_->config.max_body_bytes) + " bytes");
+  }
+
+  // An answer to a request that never reached the dispatcher; the connection closes after it.
+  void send_refusal(unsigned status, std::string_view type, const std::string& detail) {
+    // The request line is parsed first, so the method is known unless the line itself was bad.
+    const Verb method = parser_ ? parser_->get().method() : Verb::unknown;
+    state_->metrics.record_request(method, kOtherRoute, status, std::chrono::nanoseconds(0));
+    HttpResponse response = problem_response(status, type, detail);
+    response.close = true;
+    send(std::move(response));
+  }
+
+  // Every answer goes out through here. Nothing may escape a completion handler: should building
+  // the Beast response fail (a header value Beast refuses), a fixed 500 goes out instead.
+  void send(HttpResponse answer) {
+    try {
+      write(std::move(answer));
+    } catch (const std::exception& e) {
+      core::log_error("http", std::string("cannot send a response: ") + e.what());
+      HttpResponse fallback;
+      fallback.status = 500;
+      fallback.content_type = "application/problem+json";
+      fallback.body =
+          R"({"type":"urn:databroker:problem:internal","title":"Internal Server Error",)"
+          R"("status":500,"detail":"internal error"})";
+      fallback.close = true;
+      write(std::move(fallback));
+    }
+  }
+
+  void write(HttpResponse answer) {
+    response_.emplace(static_cast<bhttp::status>(answer.status), version_);
+    auto& response = *response_;
+    response.set(bhttp::field::server, "databroker");
+    if (!answer.content_type.empty()) response.set(bhttp::field::content_type, answer.content_type);
+    for (const auto& [name, value] : answer.headers) response.set(name, value);
+    response.body() = std::move(answer.body);
+    // While the server stops, answers close their connection so that clients reconnect elsewhere.
+    close_after_write_ = answer.close || !keep_alive_ || state_->stopping.load();
+    response.keep_alive(!close_after_write_);
+    // A 204 carries neither a body nor Content-Length (RFC 9110 §8.6).
+    if (answer.status != 204) response.prepare_payload();
+    stream_.expires_after(state_->config.body_timeout);
+    bhttp::async_write(stream_, response,
+                       beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    response_.reset();
+    if (request_in_flight_) {
+      request_in_flight_ = false;
+      state_->in_flight.fetch_sub(1);
+    }
+    if (ec) return do_close();
+    if (close_after_write_) return do_linger();
+    do_wait_idle();
+  }
+
+  void do_wait_idle() {
+    if (state_->stopping.load()) return do_close();
+    if (buffer_.size() > 0) return do_read_header();  // the next request is already here
+    stream_.expires_after(state_->config.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kIdleReadBytes),
+                            beast::bind_front_handler(&Session::on_idle_data, shared_from_this()));
+  }
+
+  void on_idle_data(beast::error_code ec, std::size_t bytes) {
+    if (ec) return do_close();
+    buffer_.commit(bytes);
+    do_read_header();
+  }
+
+  void do_linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    buffer_.clear();
+    stream_.expires_after(kLingerTime);  // a deadline for the whole drain, not per read
+    do_drain();
+  }
+
+  void do_drain() {
+    stream_.async_read_some(buffer_.prepare(kIdleReadBytes),
+                            beast::bind_front_handler(&Session::on_drain, shared_from_this()));
+  }
+
+  void on_drain(beast::error_code ec, std::size_t) {
+    if (ec) return do_close();
+    do_drain();
+  }
+
+  void do_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  const std::shared_ptr<ServerState> state_;
+  const bool counted_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> response_;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool close_after_write_ = false;
+  bool request_in_flight_ = false;
+};
+
+}  // namespace
+
+void start_session(tcp::socket socket, std::shared_ptr<ServerState> state) {
+  std::make_shared<Session>(std::move(socket), std::move(state), /*counted=*/true)->run();
+}
+
+void refuse_connection(tcp::socket socket, std::shared_ptr<ServerState> state) {
+  std::make_shared<Session>(std::move(socket), std::move(state), /*counted=*/false)->refuse();
+}
+
+}  // namespace databroker::http

@@ -1,0 +1,295 @@
+// The real binary, started as the README starts it (`databroker serve --config
+// deploy/databroker.example.yaml`), with only the per-host settings overridden from the
+// environment: a free HTTP port, the test's Mosquitto, a temporary data directory.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "broker/core/time.h"
+#include "tests/support/http_client.h"
+#include "tests/support/mosquitto.h"
+#include "tests/support/processes.h"
+#include "tests/support/temp_dir.h"
+
+using namespace databroker;
+using namespace databroker::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const std::string kBinary = DATABROKER_BINARY;
+const std::string kExampleConfig = std::string(DATABROKER_SOURCE_DIR) + "/deploy/databroker.example.yaml";
+
+// The status of GET `target`, 0 while nothing listens.
+unsigned probe(std::uint16_t port, const std::string& target) {
+  try {
+    return HttpClient(port).get(target).status;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+class Broker {
+ public:
+  Broker(const MosquittoServer& mosquitto, std::string config = kExampleConfig)
+      : config_(std::move(config)), port_(free_port()) {
+    env_ = {{"DATABROKER_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port_)},
+            {"DATABROKER_MQTT_URI", mosquitto.uri()},
+            {"DATABROKER_DATA_DIR", dir_.file("data")}};
+  }
+
+  // Starts `databroker serve` and waits until /healthz answers.
+  void start() {
+    process_.emplace(ChildProcess::start({kBinary, "serve", "--config", config_}, env_, log_path()));
+    bool up = wait_until(
+        [&] {
+          if (!process_->running()) return true;
+          return probe(port_, "/healthz") == 200;
+        },
+        20s, 20ms);
+    INFO(log());
+    REQUIRE(up);
+    REQUIRE(process_->running());
+  }
+
+  bool wait_ready(std::chrono::milliseconds deadline = 15s) {
+    return wait_until([&] { return probe(port_, "/readyz") == 200; }, deadline);
+  }
+
+  std::optional<int> stop(int signal) {
+    auto code = process_->stop(signal, 30s);
+    return code;
+  }
+
+  // Runs `databroker <args> --config <config>` with the same environment; returns exit code and
+  // combined output.
+  std::pair<int, std::string> cli(std::vector<std::string> args) {
+    std::string out = dir_.file("cli-" + std::to_string(cli_runs_++) + ".log");
+    std::vector<std::string> argv{kBinary};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--config");
+    argv.push_back(config_);
+    auto child = ChildProcess::start(argv, env_, out);
+    auto code = child.wait(30s);
+    return {code.value_or(-1), read_file(out)};
+  }
+
+  std::string create_key(const std::string& profile) {
+    auto [code, output] = cli({"keys", "create", "--profile", profile, "--label", "e2e"});
+    REQUIRE(code == 0);
+    auto pos = output.find("dbk_");
+    REQUIRE(pos != std::string::npos);
+    return output.substr(pos, output.find('\n', pos) - pos);
+  }
+
+  std::uint16_t port() const { return port_; }
+  std::string log() const { return read_file(log_path()); }
+  const TempDir& dir() const { return dir_; }
+
+ private:
+  std::string log_path() const { return dir_.file("broker.log"); }
+
+  TempDir dir_;
+  std::string config_;
+  std::uint16_t port_;
+  std::map<std::string, std::string> env_;
+  std::optional<ChildProcess> process_;
+  int cli_runs_ = 0;
+};
+
+std::string noise_batch(int first, int count, core::TimestampMs ts) {
+  json batch = json::array();
+  for (int i = first; i < first + count; ++i) {
+    batch.push_back({{"sensor", "e2e-noise-" + std::to_string(i % 7)},
+                     {"kind", "noise"},
+                     {"ts", ts},
+                     {"values", {{"laeq", i % 150}, {"battery", 90}}}});
+  }
+  return batch.dump();
+}
+
+// Every reading in the log, by seq, read through the cross-stream feed as `key`.
+std::map<std::uint64_t, json> read_all(std::uint16_t port, const std::string& key) {
+  std::map<std::uint64_t, json> out;
+  HttpClient client(port);
+  std::uint64_t after = 0;
+  for (int page = 0; page < 10000; ++page) {
+    auto reply = client.get("/v1/readings?after_seq=" + std::to_string(after) + "&limit=1000", bearer(key));
+    REQUIRE(reply.status == 200);
+    auto body = json::parse(reply.body);
+    for (auto& r : body["readings"]) out[r["seq"].get<std::uint64_t>()] = r;
+    std::uint64_t next = body["next_after_seq"].get<std::uint64_t>();
+    if (body["readings"].empty() && next == after) break;
+    after = next;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the broker ingests over HTTP and MQTT and serves the readings to the dashboard",
+          "[e2e]") {
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  Broker broker(mosquitto);
+  const std::string gateway = broker.create_key("sensor-gateway");
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  const std::string dashboard = broker.create_key("city-dashboard");  // while it runs
+
+  HttpClient client(broker.port());
+  auto posted = client.post("/v1/sensors/air_quality/gent-aq-001/readings",
+                            R"({"ts":"2026-11-28T10:15:00Z","values":{"pm25":12.3,"no2":31},"location":{"lat":51.054,"lon":3.717}})",
+                            bearer(gateway));
+  INFO(posted.body);
+  REQUIRE(posted.status == 202);
+  CHECK(json::parse(posted.body)["accepted"] == 1);
+
+  REQUIRE(run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", mosquitto.port_text(), "-q", "1", "-t",
+                       "sensors/noise/gent-noise-7", "-m", R"({"values":{"laeq":61.5,"lamax":78}})"},
+                      10s) == 0);
+  bool arrived = wait_until(
+      [&] { return client.get("/v1/streams/gent-noise-7/latest", bearer(dashboard)).status == 200; }, 10s);
+  INFO(broker.log());
+  REQUIRE(arrived);
+  auto latest = json::parse(client.get("/v1/streams/gent-noise-7/latest", bearer(dashboard)).body);
+  CHECK(latest["values"]["laeq"] == 61.5);
+  CHECK(latest["kind"] == "noise");
+
+  auto streams = json::parse(client.get("/v1/streams", bearer(dashboard)).body)["streams"];
+  std::vector<std::string> ids;
+  for (auto& s : streams) ids.push_back(s["id"]);
+  CHECK(std::find(ids.begin(), ids.end(), "gent-aq-001") != ids.end());
+  CHECK(std::find(ids.begin(), ids.end(), "gent-noise-7") != ids.end());
+
+  // Closed by default: anonymous callers and keys without the internal right see nothing.
+  CHECK(client.get("/v1/streams/gent-aq-001").status == 404);
+  CHECK(client.get("/v1/streams/gent-aq-001", bearer(gateway)).status == 404);
+  CHECK(json::parse(client.get("/v1/streams").body)["streams"].empty());
+
+  // A key revoked from the command line while the server runs is refused from the next request.
+  auto [list_code, listing] = broker.cli({"keys", "list"});
+  REQUIRE(list_code == 0);
+  CHECK(listing.find("dbk_") == std::string::npos);  // never a secret
+  std::string dashboard_id = dashboard.substr(4, 12);
+  CHECK(broker.cli({"keys", "revoke", dashboard_id}).first == 0);
+  CHECK(client.get("/v1/streams", bearer(dashboard)).status == 401);
+
+  CHECK(broker.stop(SIGTERM) == 0);
+  CHECK(broker.log().find("stopped cleanly") != std::string::npos);
+}
+
+TEST_CASE("every reading acknowledged with 202 survives SIGKILL with the same seq", "[e2e][crash]") {
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  for (const char* durability : {"sync", "buffered"}) {
+    DYNAMIC_SECTION("durability " << durability) {
+      TempDir config_dir;
+      std::string config_text = read_file(kExampleConfig);
+      auto pos = config_text.find("durability: sync");
+      REQUIRE(pos != std::string::npos);
+      config_text.replace(pos, 16, std::string("durability: ") + durability);
+      // The example's sensors file is relative to the config: copy both.
+      std::string config_path = config_dir.file("databroker.yaml");
+      write_file(config_path, config_text);
+      write_file(config_dir.file("sensors.example.yaml"),
+                 read_file(std::string(DATABROKER_SOURCE_DIR) + "/deploy/sensors.example.yaml"));
+
+      Broker broker(mosquitto, config_path);
+      const std::string gateway = broker.create_key("sensor-gateway");
+      const std::string dashboard = broker.create_key("city-dashboard");
+      std::map<std::uint64_t, std::pair<std::string, int>> acknowledged;  // seq → (sensor, laeq)
+      int next_value = 0;
+      constexpr int kKills = 5;
+      for (int round = 0; round < kKills; ++round) {
+        broker.start();
+        std::atomic<bool> stop{false};
+        std::mutex mutex;
+        std::thread writer([&] {
+          std::optional<HttpClient> client;
+          while (!stop) {
+            int first = next_value;
+            HttpReply reply;
+            try {
+              if (!client) client.emplace(broker.port());
+              reply = client->post("/v1/readings",
+                                   noise_batch(first, 10, core::SystemClock{}.now_ms()), bearer(gateway));
+            } catch (const std::exception&) {
+              break;  // killed under us
+            }
+            if (reply.status != 202) break;  // killed under us: this batch is not acknowledged
+            auto body = json::parse(reply.body);
+            std::lock_guard lock(mutex);
+            std::uint64_t seq = body["first_seq"];
+            for (int i = first; i < first + 10; ++i) {
+              acknowledged[seq++] = {"e2e-noise-" + std::to_string(i % 7), i % 150};
+            }
+            next_value = first + 10;
+          }
+        });
+        std::size_t before = acknowledged.size();
+        wait_until([&] {
+          std::lock_guard lock(mutex);
+          return acknowledged.size() >= before + 200;
+        }, 20s);
+        broker.stop(SIGKILL);
+        stop = true;
+        writer.join();
+      }
+      broker.start();
+      auto stored = read_all(broker.port(), dashboard);
+      INFO(broker.log());
+      REQUIRE(acknowledged.size() >= kKills * 200);
+      std::size_t missing = 0, different = 0;
+      for (const auto& [seq, expected] : acknowledged) {
+        auto it = stored.find(seq);
+        if (it == stored.end()) {
+          ++missing;
+          continue;
+        }
+        if (it->second["sensor"] != expected.first || it->second["values"]["laeq"] != expected.second) {
+          ++different;
+        }
+      }
+      CHECK(missing == 0);
+      CHECK(different == 0);
+      // seqs only grow: the restarted broker continues after the highest stored seq.
+      CHECK(stored.rbegin()->first >= acknowledged.rbegin()->first);
+      CHECK(broker.stop(SIGTERM) == 0);
+    }
+  }
+}
+
+TEST_CASE("configuration problems stop the start with file:line reasons and exit status 2",
+          "[e2e][config]") {
+  TempDir dir;
+  std::string config = dir.file("bad.yaml");
+  write_file(config, "http:\n  port: 99999\n  thread: 2\nstorage:\n  durability: sometimes\n");
+  std::string out = dir.file("out.log");
+  auto child = ChildProcess::start({kBinary, "serve", "--config", config}, {}, out);
+  auto code = child.wait(20s);
+  auto output = read_file(out);
+  INFO(output);
+  CHECK(code == 2);
+  CHECK(output.find(config + ":2:") != std::string::npos);
+  CHECK(output.find(config + ":3:") != std::string::npos);
+  CHECK(output.find(config + ":5:") != std::string::npos);
+}
+
+TEST_CASE("every command answers --help and the version", "[e2e][cli]") {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"serve", "--help"}, {"keys", "--help"}, {"version", "--help"}, {"version"}}) {
+    std::vector<std::string> argv{kBinary};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto child = ChildProcess::start(argv, {}, "/dev/null");
+    CHECK(child.wait(10s) == 0);
+  }
+  auto unknown = ChildProcess::start({kBinary, "frobnicate"}, {}, "/dev/null");
+  CHECK(unknown.wait(10s) == 64);
+  auto bad_option = ChildProcess::start({kBinary, "serve", "--no-such-option", "x"}, {}, "/dev/null");
+  CHECK(bad_option.wait(10s) == 64);
+}

@@ -1,0 +1,115 @@
+// Authentication, rights and key administration over HTTP.
+#include <catch2/catch.hpp>
+
+#include "tests/integration/http/http_fixture.h"
+
+namespace databroker::testing {
+namespace {
+
+const std::string kReading = R"({"values":{"laeq":50}})";
+
+TEST_CASE("ingest without a key is 401 with a Bearer challenge", "[http][auth]") {
+  HttpFixture f;
+  auto client = f.client();
+  const auto reply = client.post("/v1/sensors/noise/n-1/readings", kReading);
+  CHECK(reply.status == 401);
+  CHECK(reply.header("WWW-Authenticate").starts_with("Bearer"));
+  CHECK(reply.header("Content-Type") == "application/problem+json");
+  CHECK(parse_json(reply.body)["status"] == 401);
+  CHECK(f.storage->log().last_seq() == 0);
+}
+
+TEST_CASE("an invalid key is 401 even on a public route", "[http][auth]") {
+  HttpFixture f;
+  auto client = f.client();
+  CHECK(client.get("/v1/streams").status == 200);
+  CHECK(client.get("/v1/streams", bearer("dbk_notakey")).status == 401);
+  CHECK(client.get("/v1/streams", {{"X-API-Key", "dbk_aaaaaaaaaaaa_bbbb"}}).status == 401);
+  CHECK(client.get("/v1/streams", {{"Authorization", "Basic dXNlcjpwYXNz"}}).status == 401);
+  // A valid key in X-API-Key works like Bearer.
+  CHECK(client.get("/v1/streams", {{"X-API-Key", f.internal_key}}).status == 200);
+  // Operations endpoints take no key.
+  CHECK(client.get("/healthz", bearer("dbk_notakey")).status == 200);
+}
+
+TEST_CASE("a key without the right is 403", "[http][auth]") {
+  HttpFixture f;
+  auto client = f.client();
+  auto reply = client.get("/v1/admin/keys", bearer(f.ingest_key));
+  CHECK(reply.status == 403);
+  CHECK(parse_json(reply.body)["status"] == 403);
+  reply = client.post("/v1/sensors/noise/n-1/readings", kReading, bearer(f.partner_key));
+  CHECK(reply.status == 403);
+  reply = client.post("/v1/readings", "[]", bearer(f.admin_key));
+  CHECK(reply.status == 403);
+  // Anonymous on admin routes: a key is needed.
+  CHECK(client.get("/v1/admin/keys").status == 401);
+}
+
+TEST_CASE("an admin creates, lists and revokes keys; a revoked key fails at once",
+          "[http][admin]") {
+  HttpFixture f;
+  auto client = f.client();
+  auto reply = client.post("/v1/admin/keys", R"({"profile":"lorawan-gateway","label":"gw 7"})",
+                           bearer(f.admin_key));
+  REQUIRE(reply.status == 201);
+  CHECK(reply.header("Cache-Control") == "no-store");
+  const auto created = parse_json(reply.body);
+  const std::string key = created["key"];
+  const std::string id = created["id"];
+  CHECK(created["profile"] == "lorawan-gateway");
+  CHECK(created["label"] == "gw 7");
+  CHECK(key.find(id) != std::string::npos);
+
+  // The new key ingests.
+  reply = client.post("/v1/sensors/noise/n-1/readings", kReading, bearer(key));
+  CHECK(reply.status == 202);
+
+  // The list shows the record, never a secret or a hash.
+  reply = client.get("/v1/admin/keys", bearer(f.admin_key));
+  REQUIRE(reply.status == 200);
+  const auto list = parse_json(reply.body);
+  bool listed = false;
+  for (const auto& record : list["keys"]) {
+    CHECK_FALSE(record.contains("key"));
+    CHECK_FALSE(record.contains("hash_hex"));
+    CHECK_FALSE(record.contains("hash"));
+    if (record["id"] == id) {
+      listed = true;
+      CHECK(record["revoked_at"].is_null());
+    }
+  }
+  CHECK(listed);
+  CHECK(reply.body.find(key) == std::string::npos);
+
+  reply = client.del("/v1/admin/keys/" + id, bearer(f.admin_key));
+  CHECK(reply.status == 204);
+  CHECK(reply.body.empty());
+
+  // Revoked: rejected on the very next request.
+  reply = client.post("/v1/sensors/noise/n-1/readings", kReading, bearer(key));
+  CHECK(reply.status == 401);
+  CHECK(client.get("/v1/streams", bearer(key)).status == 401);
+
+  CHECK(client.del("/v1/admin/keys/nosuchkey000", bearer(f.admin_key)).status == 404);
+}
+
+TEST_CASE("key creation validates its body", "[http][admin]") {
+  HttpFixture f;
+  auto client = f.client();
+  auto reply = client.post("/v1/admin/keys", R"({"profile":"nobody"})", bearer(f.admin_key));
+  REQUIRE(reply.status == 400);
+  CHECK(parse_json(reply.body)["errors"][0]["field"] == "profile");
+  CHECK(client.post("/v1/admin/keys", R"({"profile":"public"})", bearer(f.admin_key)).status ==
+        400);
+  CHECK(client.post("/v1/admin/keys", "{", bearer(f.admin_key)).status == 400);
+  CHECK(
+      client.post("/v1/admin/keys", R"({"profile":"ops","extra":1})", bearer(f.admin_key)).status ==
+      400);
+  reply = client.post("/v1/admin/keys", R"({"profile":"ops"})",
+                      {{"Authorization", "Bearer " + f.admin_key}, {"Content-Type", "text/plain"}});
+  CHECK(reply.status == 415);
+}
+
+}  // namespace
+}  // namespace databroker::testing

@@ -1,0 +1,83 @@
+#include "tests/integration/http/http_fixture.h"
+
+#include <catch2/catch.hpp>
+
+namespace databroker::testing {
+
+namespace {
+
+access::Profile profile(std::string name, bool ingest, bool internal, bool admin) {
+  access::Profile out;
+  out.name = std::move(name);
+  out.ingest = ingest;
+  out.internal = internal;
+  out.admin = admin;
+  return out;
+}
+
+template <class T>
+T take(core::Result<T> result, const char* what) {
+  if (!result) FAIL(what << ": " << result.error().message);
+  return std::move(*result);
+}
+
+}  // namespace
+
+HttpFixture::HttpFixture(HttpFixtureOptions options) {
+  storage = take(log::open_rocksdb_storage({dir.file("db"), log::Durability::Sync}), "open log");
+  profiles = take(access::ProfileSet::make({profile("city-dashboard", false, true, false),
+                                            profile("mobility-partner", false, false, false),
+                                            profile("lorawan-gateway", true, false, false),
+                                            profile("ops", false, false, true)}),
+                  "profiles");
+  registry = take(registry::SensorRegistry::open(storage->meta(), /*strict=*/false), "registry");
+  keys = take(access::KeyStore::open(dir.file("keys.json"), clock), "key store");
+  validator = std::make_unique<ingest::Validator>(kinds, ingest::ValidationRules{}, registry.get());
+  pipeline = std::make_unique<ingest::IngestPipeline>(*validator, storage->log(), *registry, clock,
+                                                      ingest::PipelineOptions{});
+  admin_key = make_key("ops");
+  ingest_key = make_key("lorawan-gateway");
+  internal_key = make_key("city-dashboard");
+  partner_key = make_key("mobility-partner");
+
+  http::Services services{
+      .ingest = options.ingest_sink != nullptr ? *options.ingest_sink
+                : options.fake_ingest          ? static_cast<ingest::IngestSink&>(fake_sink)
+                                               : *pipeline,
+      .registry = *registry,
+      .log = storage->log(),
+      .keys = *keys,
+      .profiles = profiles,
+      .kinds = kinds,
+      .clock = clock,
+      .readiness =
+          [this] {
+            return http::Readiness{log_open.load(), mqtt_connected.load()};
+          },
+      .metrics = options.metrics ? options.metrics
+                                 : [] { return std::string("databroker_test_metric 1\n"); },
+  };
+  server = std::make_unique<http::HttpServer>(options.http, services);
+  if (auto started = server->start(); !started) FAIL("start: " << started.error().message);
+}
+
+HttpFixture::~HttpFixture() {
+  if (server) server->stop();
+  pipeline->stop();
+}
+
+std::string HttpFixture::make_key(const std::string& profile) {
+  return take(keys->create(profile, "test " + profile), "create key").key;
+}
+
+std::string reading_body(core::TimestampMs ts, const std::string& values_json) {
+  return "{\"ts\":" + std::to_string(ts) + ",\"values\":" + values_json + "}";
+}
+
+nlohmann::json parse_json(const std::string& text) {
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded()) FAIL("not JSON: " << text);
+  return json;
+}
+
+}  // namespace databroker::testing
