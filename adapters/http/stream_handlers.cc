@@ -55,7 +55,10 @@ Json stream_json(const registry::StreamState& state, const core::KindCatalog& ki
       {"tags", sensor.tags},
       {"owner", sensor.owner},
       {"steward", sensor.steward},
-      {"location", location_json(sensor.location)},
+      // A declared location wins; a mobile or undeclared sensor is where it last reported.
+      {"location", location_json(sensor.location ? sensor.location
+                                 : state.latest ? state.latest->location
+                                                : std::nullopt)},
       {"last_reading_at", state.latest ? Json(core::format_rfc3339(state.latest->ts)) : nullptr},
       {"measurements", std::move(measurements)},
       {"class", stream_class(sensor)},

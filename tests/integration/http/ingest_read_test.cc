@@ -290,6 +290,18 @@ TEST_CASE("stream metadata lists kind, class and measurements", "[http][read]") 
   CHECK(parse_json(reply.body)["id"] == "n-1");
 }
 
+TEST_CASE("an undeclared sensor's stream is where its latest reading was", "[http][read]") {
+  HttpFixture f;
+  auto client = f.client();
+  const auto ts = f.clock.now_ms() - 1000;
+  const std::string body = R"({"ts":)" + std::to_string(ts) +
+                           R"(,"values":{"laeq":50},"location":{"lat":51.05,"lon":3.72}})";
+  REQUIRE(client.post("/v1/sensors/noise/n-2/readings", body, bearer(f.ingest_key)).status == 202);
+  auto stream = parse_json(client.get("/v1/streams/n-2", bearer(f.internal_key)).body);
+  CHECK(stream["location"]["lat"] == 51.05);
+  CHECK(stream["location"]["lon"] == 3.72);
+}
+
 TEST_CASE("a stream the caller may not see is 404 exactly like an unknown one", "[http][read]") {
   HttpFixture f;
   auto client = f.client();
