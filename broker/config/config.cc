@@ -314,9 +314,10 @@ class DocumentReader {
     return true;
   }
 
+  // An integer in [min, max]; `max` absent means no upper bound.
   template <class Int>
-  bool read_integer(const Fields& fields, std::string_view key, long long min, long long max,
-                    Int& out) {
+  bool read_integer(const Fields& fields, std::string_view key, long long min,
+                    std::optional<long long> max, Int& out) {
     const Field* field = fields.find(key);
     if (!field) {
       return false;
@@ -330,9 +331,11 @@ class DocumentReader {
              fields.path(key) + ": expected an integer, got " + describe(field->value));
       return false;
     }
-    if (*value < min || *value > max) {
-      report(field->line, fields.path(key) + ": " + std::to_string(*value) + " is out of range (" +
-                              std::to_string(min) + " to " + std::to_string(max) + ")");
+    if (*value < min || (max && *value > *max)) {
+      std::string range = max ? std::to_string(min) + " to " + std::to_string(*max)
+                              : "at least " + std::to_string(min);
+      report(field->line, fields.path(key) + ": " + std::to_string(*value) +
+                              " is out of range (" + range + ")");
       return false;
     }
     out = static_cast<Int>(*value);
@@ -341,26 +344,7 @@ class DocumentReader {
 
   // A count or a size in bytes: an integer above zero.
   bool read_size(const Fields& fields, std::string_view key, std::size_t& out) {
-    const Field* field = fields.find(key);
-    if (!field) {
-      return false;
-    }
-    std::optional<long long> value;
-    if (is_plain_scalar(field->value)) {
-      value = to_integer(field->value.Scalar());
-    }
-    if (!value) {
-      report(field->line,
-             fields.path(key) + ": expected an integer, got " + describe(field->value));
-      return false;
-    }
-    if (*value <= 0) {
-      report(field->line, fields.path(key) + ": " + std::to_string(*value) +
-                              " is out of range (must be greater than 0)");
-      return false;
-    }
-    out = static_cast<std::size_t>(*value);
-    return true;
+    return read_integer(fields, key, 1, std::nullopt, out);
   }
 
   bool read_number(const Fields& fields, std::string_view key, std::optional<double>& out) {
