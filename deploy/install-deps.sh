@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev
   nlohmann-json3-dev librocksdb-dev libyaml-cpp-dev libssl-dev libexpected-dev libsimdjson-dev
-  catch2
+  catch2 clang-format
   mosquitto mosquitto-clients curl
 )
 

@@ -128,8 +128,7 @@ class ObjectDecoder {
     }
   }
 
-  void decode_location(simdjson::dom::element value, const std::string& prefix,
-                       Reading& reading) {
+  void decode_location(simdjson::dom::element value, const std::string& prefix, Reading& reading) {
     std::string field = prefix + "location";
     if (value.is_null()) return;
     simdjson::dom::object object;
@@ -187,9 +186,8 @@ class ObjectDecoder {
 }  // namespace
 
 core::Result<std::vector<Reading>> decode_native(std::string_view payload,
-                                                 const NativeTarget& target,
-                                                 core::TimestampMs now, bool allow_array,
-                                                 std::size_t max_readings) {
+                                                 const NativeTarget& target, core::TimestampMs now,
+                                                 bool allow_array, std::size_t max_readings) {
   // One parser per thread: it keeps its buffers between calls, so parsing allocates nothing
   // once warm.
   thread_local simdjson::dom::parser parser;

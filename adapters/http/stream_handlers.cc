@@ -57,8 +57,8 @@ Json stream_json(const registry::StreamState& state, const core::KindCatalog& ki
       {"steward", sensor.steward},
       // A declared location wins; a mobile or undeclared sensor is where it last reported.
       {"location", location_json(sensor.location ? sensor.location
-                                 : state.latest ? state.latest->location
-                                                : std::nullopt)},
+                                 : state.latest  ? state.latest->location
+                                                 : std::nullopt)},
       {"last_reading_at", state.latest ? Json(core::format_rfc3339(state.latest->ts)) : nullptr},
       {"measurements", std::move(measurements)},
       {"class", stream_class(sensor)},

@@ -334,8 +334,8 @@ class DocumentReader {
     if (*value < min || (max && *value > *max)) {
       std::string range = max ? std::to_string(min) + " to " + std::to_string(*max)
                               : "at least " + std::to_string(min);
-      report(field->line, fields.path(key) + ": " + std::to_string(*value) +
-                              " is out of range (" + range + ")");
+      report(field->line,
+             fields.path(key) + ": " + std::to_string(*value) + " is out of range (" + range + ")");
       return false;
     }
     out = static_cast<Int>(*value);

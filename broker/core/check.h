@@ -5,11 +5,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define DATABROKER_CHECK(condition, reason)                                                 \
-  do {                                                                                      \
-    if (!(condition)) {                                                                     \
+#define DATABROKER_CHECK(condition, reason)                                                  \
+  do {                                                                                       \
+    if (!(condition)) {                                                                      \
       std::fprintf(stderr, "%s:%d: check failed: %s (%s)\n", __FILE__, __LINE__, #condition, \
-                   reason);                                                                 \
-      std::abort();                                                                         \
-    }                                                                                       \
+                   reason);                                                                  \
+      std::abort();                                                                          \
+    }                                                                                        \
   } while (false)

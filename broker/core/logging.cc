@@ -32,11 +32,16 @@ void set_log_level(LogLevel level) { g_level = static_cast<int>(level); }
 void set_log_json(bool json) { g_json = json; }
 
 bool parse_log_level(std::string_view text, LogLevel& out) {
-  if (text == "debug") out = LogLevel::Debug;
-  else if (text == "info") out = LogLevel::Info;
-  else if (text == "warn" || text == "warning") out = LogLevel::Warn;
-  else if (text == "error") out = LogLevel::Error;
-  else return false;
+  if (text == "debug")
+    out = LogLevel::Debug;
+  else if (text == "info")
+    out = LogLevel::Info;
+  else if (text == "warn" || text == "warning")
+    out = LogLevel::Warn;
+  else if (text == "error")
+    out = LogLevel::Error;
+  else
+    return false;
   return true;
 }
 
@@ -125,8 +130,8 @@ void RateLimitedLog::warn(std::string_view component, std::string_view key,
   if (suppressed == 0) {
     log_warn(component, message);
   } else {
-    log_warn(component, std::string(message) + " (" + std::to_string(suppressed) +
-                            " similar suppressed)");
+    log_warn(component,
+             std::string(message) + " (" + std::to_string(suppressed) + " similar suppressed)");
   }
 }
 

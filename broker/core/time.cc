@@ -77,8 +77,8 @@ std::optional<TimestampMs> parse_rfc3339(std::string_view text) {
   if (!ymd.ok()) return std::nullopt;
   if (second == 60) second = 59;  // a leap second folds onto the second before it
   auto days = sys_days{ymd}.time_since_epoch();
-  auto total = duration_cast<milliseconds>(days) + hours{hour} + minutes{minute} +
-               seconds{second} + milliseconds{millis} - minutes{offset_minutes};
+  auto total = duration_cast<milliseconds>(days) + hours{hour} + minutes{minute} + seconds{second} +
+               milliseconds{millis} - minutes{offset_minutes};
   return total.count();
 }
 

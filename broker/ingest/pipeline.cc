@@ -71,11 +71,9 @@ core::Status IngestPipeline::enqueue(std::vector<core::Reading> batch, IngestPat
            queued_readings_ + size <= options_.queue_capacity_readings;
   };
   if (!has_room()) {
-    if (max_wait.count() <= 0 ||
-        !has_room_.wait_for(lock, max_wait, has_room)) {
+    if (max_wait.count() <= 0 || !has_room_.wait_for(lock, max_wait, has_room)) {
       counters_.queue_full.fetch_add(1, std::memory_order_relaxed);
-      return core::fail(ErrorCode::ResourceExhausted,
-                        "the ingest queue is full; retry shortly");
+      return core::fail(ErrorCode::ResourceExhausted, "the ingest queue is full; retry shortly");
     }
   }
   if (stopping_) return core::fail(ErrorCode::Unavailable, "the broker is shutting down");
@@ -107,9 +105,8 @@ void IngestPipeline::run_committer() {
       has_work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued is committed
       // Group commit: everything waiting, up to the cap, goes into one atomic write.
-      while (!queue_.empty() &&
-             (group.empty() ||
-              group_readings + queue_.front().batch.size() <= options_.max_commit_readings)) {
+      while (!queue_.empty() && (group.empty() || group_readings + queue_.front().batch.size() <=
+                                                      options_.max_commit_readings)) {
         group_readings += queue_.front().batch.size();
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -148,7 +145,8 @@ void IngestPipeline::commit(std::vector<Pending>& group) {
     if (!status) break;
   }
   core::Result<log::SeqRange> range =
-      status ? log_.append(readings, now) : core::Result<log::SeqRange>(tl::unexpected(status.error()));
+      status ? log_.append(readings, now)
+             : core::Result<log::SeqRange>(tl::unexpected(status.error()));
 
   if (!range) {
     counters_.commit_failures.fetch_add(1, std::memory_order_relaxed);
@@ -167,11 +165,10 @@ void IngestPipeline::commit(std::vector<Pending>& group) {
   registry_.observe(readings);
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
   counters_.committed_readings.fetch_add(total, std::memory_order_relaxed);
-  counters_.commit_micros_total.fetch_add(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                            started)
-          .count(),
-      std::memory_order_relaxed);
+  counters_.commit_micros_total.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::steady_clock::now() - started)
+                                              .count(),
+                                          std::memory_order_relaxed);
 
   core::Seq next = range->first;
   for (auto& p : group) {

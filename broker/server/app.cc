@@ -171,7 +171,8 @@ int run_server(const config::Config& config) {
       core::log_info("server", "SIGHUP: nothing to reload yet (the policy engine reloads here)");
       continue;
     }
-    core::log_info("server", std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
+    core::log_info("server",
+                   std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
     break;
   }
 

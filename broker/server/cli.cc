@@ -33,7 +33,8 @@ commands:
 Run `databroker <command> --help` for a command's options.
 )";
 
-constexpr std::string_view kServeHelp = R"(usage: databroker serve [--config FILE] [--log-format text|json]
+constexpr std::string_view kServeHelp =
+    R"(usage: databroker serve [--config FILE] [--log-format text|json]
 
 Runs the broker until SIGTERM or SIGINT, then drains ingest, flushes the log and exits 0.
 
@@ -98,10 +99,14 @@ std::optional<Args> parse_args(int argc, char** argv, int first, std::string& er
       error = "option --" + name + " needs a value";
       return std::nullopt;
     }
-    if (name == "config") args.config = value;
-    else if (name == "profile") args.profile = value;
-    else if (name == "label") args.label = value;
-    else if (name == "log-format") args.log_format = value;
+    if (name == "config")
+      args.config = value;
+    else if (name == "profile")
+      args.profile = value;
+    else if (name == "label")
+      args.label = value;
+    else if (name == "log-format")
+      args.log_format = value;
     else {
       error = "unknown option --" + name;
       return std::nullopt;
@@ -118,7 +123,8 @@ int usage_error(const std::string& message, std::string_view help) {
 
 std::optional<config::Config> load(const Args& args, int& exit_code) {
   auto env = config::process_environment();
-  std::string path = args.config ? *args.config : env("DATABROKER_CONFIG").value_or("databroker.yaml");
+  std::string path =
+      args.config ? *args.config : env("DATABROKER_CONFIG").value_or("databroker.yaml");
   auto loaded = config::load_config(path, env);
   if (!loaded) {
     for (const auto& problem : loaded.error()) {
@@ -137,9 +143,9 @@ core::Result<std::unique_ptr<access::KeyStore>> open_keys(const config::Config& 
   std::error_code ec;
   std::filesystem::create_directories(config.storage.data_dir, ec);
   if (ec) {
-    return core::fail(core::ErrorCode::Unavailable,
-                      "cannot create data directory " + config.storage.data_dir + ": " +
-                          ec.message());
+    return core::fail(
+        core::ErrorCode::Unavailable,
+        "cannot create data directory " + config.storage.data_dir + ": " + ec.message());
   }
   return access::KeyStore::open(key_file_path(config), clock);
 }
@@ -161,7 +167,8 @@ int run_keys(const Args& args) {
     return 1;
   }
   if (action == "create") {
-    if (args.positional.size() != 1) return usage_error("keys create takes no arguments", kKeysHelp);
+    if (args.positional.size() != 1)
+      return usage_error("keys create takes no arguments", kKeysHelp);
     if (!args.profile) return usage_error("keys create needs --profile", kKeysHelp);
     auto profiles = access::ProfileSet::make(config->profiles);
     if (!profiles) {
@@ -222,9 +229,12 @@ int run_serve(const Args& args) {
   auto config = load(args, exit_code);
   if (!config) return exit_code;
   if (args.log_format) {
-    if (*args.log_format == "json") config->logging.format = config::LogFormat::Json;
-    else if (*args.log_format == "text") config->logging.format = config::LogFormat::Text;
-    else return usage_error("--log-format is text or json", kServeHelp);
+    if (*args.log_format == "json")
+      config->logging.format = config::LogFormat::Json;
+    else if (*args.log_format == "text")
+      config->logging.format = config::LogFormat::Text;
+    else
+      return usage_error("--log-format is text or json", kServeHelp);
   }
   return run_server(*config);
 }
@@ -240,8 +250,8 @@ int run_cli(int argc, char** argv) {
   }
   std::string error;
   auto args = parse_args(argc, argv, 2, error);
-  std::string_view help = command == "serve"   ? kServeHelp
-                          : command == "keys"  ? kKeysHelp
+  std::string_view help = command == "serve"     ? kServeHelp
+                          : command == "keys"    ? kKeysHelp
                           : command == "version" ? kVersionHelp
                                                  : kMainHelp;
   if (!args) return usage_error(error, help);

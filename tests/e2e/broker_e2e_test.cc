@@ -1,11 +1,10 @@
 // The real binary, started as the README starts it (`databroker serve --config
 // deploy/databroker.example.yaml`), with only the per-host settings overridden from the
 // environment: a free HTTP port, the test's Mosquitto, a temporary data directory.
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "broker/core/time.h"
@@ -22,7 +21,8 @@ using nlohmann::json;
 namespace {
 
 const std::string kBinary = DATABROKER_BINARY;
-const std::string kExampleConfig = std::string(DATABROKER_SOURCE_DIR) + "/deploy/databroker.example.yaml";
+const std::string kExampleConfig =
+    std::string(DATABROKER_SOURCE_DIR) + "/deploy/databroker.example.yaml";
 
 // The status of GET `target`, 0 while nothing listens.
 unsigned probe(std::uint16_t port, const std::string& target) {
@@ -44,7 +44,8 @@ class Broker {
 
   // Starts `databroker serve` and waits until /healthz answers.
   void start() {
-    process_.emplace(ChildProcess::start({kBinary, "serve", "--config", config_}, env_, log_path()));
+    process_.emplace(
+        ChildProcess::start({kBinary, "serve", "--config", config_}, env_, log_path()));
     bool up = wait_until(
         [&] {
           if (!process_->running()) return true;
@@ -118,7 +119,8 @@ std::map<std::uint64_t, json> read_all(std::uint16_t port, const std::string& ke
   HttpClient client(port);
   std::uint64_t after = 0;
   for (int page = 0; page < 10000; ++page) {
-    auto reply = client.get("/v1/readings?after_seq=" + std::to_string(after) + "&limit=1000", bearer(key));
+    auto reply =
+        client.get("/v1/readings?after_seq=" + std::to_string(after) + "&limit=1000", bearer(key));
     REQUIRE(reply.status == 200);
     auto body = json::parse(reply.body);
     for (auto& r : body["readings"]) out[r["seq"].get<std::uint64_t>()] = r;
@@ -142,18 +144,23 @@ TEST_CASE("the broker ingests over HTTP and MQTT and serves the readings to the 
   const std::string dashboard = broker.create_key("city-dashboard");  // while it runs
 
   HttpClient client(broker.port());
-  auto posted = client.post("/v1/sensors/air_quality/gent-aq-001/readings",
-                            R"({"ts":"2026-11-28T10:15:00Z","values":{"pm25":12.3,"no2":31},"location":{"lat":51.054,"lon":3.717}})",
-                            bearer(gateway));
+  auto posted = client.post(
+      "/v1/sensors/air_quality/gent-aq-001/readings",
+      R"({"ts":"2026-11-28T10:15:00Z","values":{"pm25":12.3,"no2":31},"location":{"lat":51.054,"lon":3.717}})",
+      bearer(gateway));
   INFO(posted.body);
   REQUIRE(posted.status == 202);
   CHECK(json::parse(posted.body)["accepted"] == 1);
 
-  REQUIRE(run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", mosquitto.port_text(), "-q", "1", "-t",
-                       "sensors/noise/gent-noise-7", "-m", R"({"values":{"laeq":61.5,"lamax":78}})"},
-                      10s) == 0);
+  REQUIRE(
+      run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", mosquitto.port_text(), "-q", "1", "-t",
+                   "sensors/noise/gent-noise-7", "-m", R"({"values":{"laeq":61.5,"lamax":78}})"},
+                  10s) == 0);
   bool arrived = wait_until(
-      [&] { return client.get("/v1/streams/gent-noise-7/latest", bearer(dashboard)).status == 200; }, 10s);
+      [&] {
+        return client.get("/v1/streams/gent-noise-7/latest", bearer(dashboard)).status == 200;
+      },
+      10s);
   INFO(broker.log());
   REQUIRE(arrived);
   auto latest = json::parse(client.get("/v1/streams/gent-noise-7/latest", bearer(dashboard)).body);
@@ -183,7 +190,8 @@ TEST_CASE("the broker ingests over HTTP and MQTT and serves the readings to the 
   CHECK(broker.log().find("stopped cleanly") != std::string::npos);
 }
 
-TEST_CASE("every reading acknowledged with 202 survives SIGKILL with the same seq", "[e2e][crash]") {
+TEST_CASE("every reading acknowledged with 202 survives SIGKILL with the same seq",
+          "[e2e][crash]") {
   MosquittoServer mosquitto;
   REQUIRE(mosquitto.start());
   for (const char* durability : {"sync", "buffered"}) {
@@ -216,8 +224,9 @@ TEST_CASE("every reading acknowledged with 202 survives SIGKILL with the same se
             HttpReply reply;
             try {
               if (!client) client.emplace(broker.port());
-              reply = client->post("/v1/readings",
-                                   noise_batch(first, 10, core::SystemClock{}.now_ms()), bearer(gateway));
+              reply =
+                  client->post("/v1/readings", noise_batch(first, 10, core::SystemClock{}.now_ms()),
+                               bearer(gateway));
             } catch (const std::exception&) {
               break;  // killed under us
             }
@@ -232,10 +241,12 @@ TEST_CASE("every reading acknowledged with 202 survives SIGKILL with the same se
           }
         });
         std::size_t before = acknowledged.size();
-        wait_until([&] {
-          std::lock_guard lock(mutex);
-          return acknowledged.size() >= before + 200;
-        }, 20s);
+        wait_until(
+            [&] {
+              std::lock_guard lock(mutex);
+              return acknowledged.size() >= before + 200;
+            },
+            20s);
         broker.stop(SIGKILL);
         stop = true;
         writer.join();
@@ -251,7 +262,8 @@ TEST_CASE("every reading acknowledged with 202 survives SIGKILL with the same se
           ++missing;
           continue;
         }
-        if (it->second["sensor"] != expected.first || it->second["values"]["laeq"] != expected.second) {
+        if (it->second["sensor"] != expected.first ||
+            it->second["values"]["laeq"] != expected.second) {
           ++different;
         }
       }
@@ -281,8 +293,11 @@ TEST_CASE("configuration problems stop the start with file:line reasons and exit
 }
 
 TEST_CASE("every command answers --help and the version", "[e2e][cli]") {
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"--help"}, {"serve", "--help"}, {"keys", "--help"}, {"version", "--help"}, {"version"}}) {
+  for (auto args : std::vector<std::vector<std::string>>{{"--help"},
+                                                         {"serve", "--help"},
+                                                         {"keys", "--help"},
+                                                         {"version", "--help"},
+                                                         {"version"}}) {
     std::vector<std::string> argv{kBinary};
     argv.insert(argv.end(), args.begin(), args.end());
     auto child = ChildProcess::start(argv, {}, "/dev/null");
@@ -290,6 +305,7 @@ TEST_CASE("every command answers --help and the version", "[e2e][cli]") {
   }
   auto unknown = ChildProcess::start({kBinary, "frobnicate"}, {}, "/dev/null");
   CHECK(unknown.wait(10s) == 64);
-  auto bad_option = ChildProcess::start({kBinary, "serve", "--no-such-option", "x"}, {}, "/dev/null");
+  auto bad_option =
+      ChildProcess::start({kBinary, "serve", "--no-such-option", "x"}, {}, "/dev/null");
   CHECK(bad_option.wait(10s) == 64);
 }

@@ -53,8 +53,9 @@ class FakeReadingLog final : public log::ReadingLog {
       if (q.after && std::pair(r.ts, r.seq) <= std::pair(q.after->ts, q.after->seq)) continue;
       matching.push_back(r);
     }
-    std::sort(matching.begin(), matching.end(),
-              [](const auto& a, const auto& b) { return std::pair(a.ts, a.seq) < std::pair(b.ts, b.seq); });
+    std::sort(matching.begin(), matching.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.ts, a.seq) < std::pair(b.ts, b.seq);
+    });
     log::StreamPage page;
     page.more = matching.size() > q.limit;
     if (page.more) matching.resize(q.limit);

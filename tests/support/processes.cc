@@ -27,8 +27,7 @@ std::uint16_t free_port() {
   addr.sin_port = 0;
   DATABROKER_CHECK(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0, "bind");
   socklen_t len = sizeof addr;
-  DATABROKER_CHECK(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0,
-                   "getsockname");
+  DATABROKER_CHECK(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0, "getsockname");
   ::close(fd);
   return ntohs(addr.sin_port);
 }

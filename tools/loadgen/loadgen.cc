@@ -11,13 +11,13 @@
 //       publish → last stored).
 //
 // Bounded in time and count; loopback only (the host is always 127.0.0.1).
+#include <mqtt/async_client.h>
+
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <mqtt/async_client.h>
-
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -115,7 +115,8 @@ int run_http(const std::map<std::string, std::string>& o) {
             accepted += batch;
           } else {
             ++failed;
-            if (failed < 5) std::fprintf(stderr, "HTTP %u: %s\n", res.result_int(), res.body().c_str());
+            if (failed < 5)
+              std::fprintf(stderr, "HTTP %u: %s\n", res.result_int(), res.body().c_str());
           }
         }
       } catch (const std::exception& e) {
@@ -126,9 +127,10 @@ int run_http(const std::map<std::string, std::string>& o) {
   }
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("http batch ingest: %lld readings in %.2f s = %.0f readings/s (%ld connections, "
-              "batch %ld, %lld failed requests)\n",
-              accepted.load(), elapsed, accepted.load() / elapsed, connections, batch, failed.load());
+  std::printf(
+      "http batch ingest: %lld readings in %.2f s = %.0f readings/s (%ld connections, "
+      "batch %ld, %lld failed requests)\n",
+      accepted.load(), elapsed, accepted.load() / elapsed, connections, batch, failed.load());
   return failed == 0 ? 0 : 1;
 }
 
@@ -165,8 +167,8 @@ int run_mqtt(const std::map<std::string, std::string>& o) {
   auto now = databroker::core::SystemClock{}.now_ms();
   for (long i = 0; i < count && Clock::now() < deadline; ++i) {
     std::string sensor = "mqtt-load-" + std::to_string(i % sensors);
-    auto token = client.publish("sensors/noise/" + sensor, noise_reading(sensor, 40 + (i % 50), now, false),
-                                qos, false);
+    auto token = client.publish("sensors/noise/" + sensor,
+                                noise_reading(sensor, 40 + (i % 50), now, false), qos, false);
     window.push_back(token);
     if (window.size() >= 1000) {  // bound Paho's buffer: wait for the oldest thousand
       for (auto& t : window) t->wait();
@@ -183,9 +185,10 @@ int run_mqtt(const std::map<std::string, std::string>& o) {
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   client.disconnect()->wait();
-  std::printf("mqtt ingest (QoS %d): %lld of %ld readings stored in %.2f s = %.0f readings/s "
-              "(publishing took %.2f s)\n",
-              qos, stored, count, elapsed, stored / elapsed, publish_seconds);
+  std::printf(
+      "mqtt ingest (QoS %d): %lld of %ld readings stored in %.2f s = %.0f readings/s "
+      "(publishing took %.2f s)\n",
+      qos, stored, count, elapsed, stored / elapsed, publish_seconds);
   return stored >= count ? 0 : 1;
 }
 

@@ -1,7 +1,8 @@
+#include "adapters/codecs/native_json.h"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "adapters/codecs/native_json.h"
 #include "broker/core/time.h"
 
 using namespace databroker;
@@ -68,10 +69,10 @@ TEST_CASE("every problem of a batch is reported with its index", "[codecs][nativ
   REQUIRE_FALSE(result);
   CHECK(result.error().code == core::ErrorCode::InvalidArgument);
   auto got = reasons(result.error());
-  std::vector<std::string> expected = {
-      "[0].sensor:invalid_sensor_id", "[0].kind:unknown_kind",   "[1].valeus:unknown_field",
-      "[1].values:empty_values",      "[2].sensor:wrong_type",   "[2].ts:invalid_timestamp",
-      "[2].values.x:wrong_type"};
+  std::vector<std::string> expected = {"[0].sensor:invalid_sensor_id", "[0].kind:unknown_kind",
+                                       "[1].valeus:unknown_field",     "[1].values:empty_values",
+                                       "[2].sensor:wrong_type",        "[2].ts:invalid_timestamp",
+                                       "[2].values.x:wrong_type"};
   std::sort(got.begin(), got.end());
   std::sort(expected.begin(), expected.end());
   CHECK(got == expected);
@@ -97,7 +98,8 @@ TEST_CASE("malformed JSON, wrong shapes and oversized batches are refused", "[co
            {"{\"values\":{\"laeq\":1},\"ts\":-5}", "invalid_timestamp", true},
            {"{\"values\":{\"laeq\":1},\"ts\":1.5}", "invalid_timestamp", true},
            {"{\"values\":{\"laeq\":1},\"location\":{\"lat\":1}}", "invalid_location", true},
-           {"{\"values\":{\"laeq\":1},\"location\":{\"lat\":\"1\",\"lon\":2}}", "invalid_location", true},
+           {"{\"values\":{\"laeq\":1},\"location\":{\"lat\":\"1\",\"lon\":2}}", "invalid_location",
+            true},
            {"{\"values\":{\"laeq\":1},\"sensor\":\"other\"}", "conflict", true},
        }) {
     INFO(payload);
@@ -121,8 +123,11 @@ TEST_CASE("a reading encodes as JSON that reads back to the same values", "[code
   r.kind = "air_quality";
   r.ts = 1'795'860'900'123;
   r.received_at = 1'795'860'901'000;
-  r.values = {{"pm25", 12.3, true}, {"tilted", false, true}, {"fw", std::string("v1.2"), false},
-              {"big", 1e21, true}, {"tiny", 0.1 + 0.2, true}};
+  r.values = {{"pm25", 12.3, true},
+              {"tilted", false, true},
+              {"fw", std::string("v1.2"), false},
+              {"big", 1e21, true},
+              {"tiny", 0.1 + 0.2, true}};
   r.location = core::Location{51.054, 3.717, 12.5};
   auto json = nlohmann::json::parse(codecs::reading_json(r));
   CHECK(json["seq"] == 42);

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "broker/core/logging.h"
+
+#include <catch2/catch.hpp>
 
 using namespace databroker::core;
 

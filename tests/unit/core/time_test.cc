@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "broker/core/time.h"
+
+#include <catch2/catch.hpp>
 
 using databroker::core::format_rfc3339;
 using databroker::core::parse_rfc3339;
@@ -21,11 +21,12 @@ TEST_CASE("RFC 3339 offsets are applied", "[core][time]") {
 }
 
 TEST_CASE("malformed or impossible timestamps are refused", "[core][time]") {
-  for (const char* bad : {"", "2026-11-28", "2026-11-28T10:15:00", "2026-11-28T10:15Z",
-                          "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z",
-                          "2026-11-28T24:00:00Z", "2026-11-28T10:60:00Z", "1969-12-31T23:59:59Z",
-                          "2026-11-28T10:15:00.Z", "2026-11-28T10:15:00ZZ", "２026-11-28T10:15:00Z",
-                          "2026-11-28T10:15:00+0100", "2026-11-28T10:15:00+25:00", "abcdefghijklmnopqrstu"}) {
+  for (const char* bad :
+       {"", "2026-11-28", "2026-11-28T10:15:00", "2026-11-28T10:15Z", "2026-02-30T00:00:00Z",
+        "2026-13-01T00:00:00Z", "2026-11-28T24:00:00Z", "2026-11-28T10:60:00Z",
+        "1969-12-31T23:59:59Z", "2026-11-28T10:15:00.Z", "2026-11-28T10:15:00ZZ",
+        "２026-11-28T10:15:00Z", "2026-11-28T10:15:00+0100", "2026-11-28T10:15:00+25:00",
+        "abcdefghijklmnopqrstu"}) {
     INFO(bad);
     CHECK_FALSE(parse_rfc3339(bad).has_value());
   }
@@ -34,7 +35,8 @@ TEST_CASE("malformed or impossible timestamps are refused", "[core][time]") {
 TEST_CASE("timestamps format as UTC with milliseconds and read back", "[core][time]") {
   CHECK(format_rfc3339(0) == "1970-01-01T00:00:00.000Z");
   CHECK(format_rfc3339(1'795'860'900'123) == "2026-11-28T10:15:00.123Z");
-  for (long long ms : {0LL, 1LL, 999LL, 951'782'400'000LL, 1'795'860'900'123LL, 253'402'300'799'999LL}) {
+  for (long long ms :
+       {0LL, 1LL, 999LL, 951'782'400'000LL, 1'795'860'900'123LL, 253'402'300'799'999LL}) {
     CHECK(parse_rfc3339(format_rfc3339(ms)) == ms);
   }
 }

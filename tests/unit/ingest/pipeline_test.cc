@@ -1,8 +1,8 @@
-#include <catch2/catch.hpp>
+#include "broker/ingest/pipeline.h"
 
+#include <catch2/catch.hpp>
 #include <future>
 
-#include "broker/ingest/pipeline.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_meta_store.h"
 #include "tests/support/fake_reading_log.h"
@@ -41,8 +41,9 @@ core::Result<ingest::Accepted> submit_and_wait(ingest::IngestSink& sink,
                                                std::vector<core::Reading> batch) {
   std::promise<core::Result<ingest::Accepted>> done;
   auto future = done.get_future();
-  auto status = sink.try_submit(std::move(batch), ingest::IngestPath::Http,
-                                [&](core::Result<ingest::Accepted> r) { done.set_value(std::move(r)); });
+  auto status =
+      sink.try_submit(std::move(batch), ingest::IngestPath::Http,
+                      [&](core::Result<ingest::Accepted> r) { done.set_value(std::move(r)); });
   if (!status) return tl::unexpected(status.error());
   return future.get();
 }
@@ -86,9 +87,9 @@ TEST_CASE("a batch with one invalid reading stores nothing and lists every probl
   auto pipeline = f.make();
   auto now = f.clock.now_ms();
   bool called = false;
-  auto status = pipeline->try_submit({noise("n1", 50, now), noise("n2", 170, now), noise("n 3", 40, now)},
-                                     ingest::IngestPath::Http,
-                                     [&](core::Result<ingest::Accepted>) { called = true; });
+  auto status = pipeline->try_submit(
+      {noise("n1", 50, now), noise("n2", 170, now), noise("n 3", 40, now)},
+      ingest::IngestPath::Http, [&](core::Result<ingest::Accepted>) { called = true; });
   REQUIRE_FALSE(status);
   CHECK(status.error().code == core::ErrorCode::InvalidArgument);
   REQUIRE(status.error().details.size() == 2);
@@ -126,7 +127,8 @@ class GatedLog final : public log::ReadingLog {
     }
     cv_.notify_all();
   }
-  core::Result<log::SeqRange> append(std::span<core::Reading> batch, core::TimestampMs at) override {
+  core::Result<log::SeqRange> append(std::span<core::Reading> batch,
+                                     core::TimestampMs at) override {
     {
       std::unique_lock lock(mutex_);
       ++waiting_;
@@ -175,9 +177,11 @@ TEST_CASE("a full queue refuses try_submit, and submit waits for room", "[ingest
   };
   // The first batch is taken by the committer and held at the gate; it still counts against the
   // bound until it is durable.
-  REQUIRE(pipeline.try_submit({noise("n1", 1, now), noise("n1", 2, now)}, ingest::IngestPath::Http, count));
+  REQUIRE(pipeline.try_submit({noise("n1", 1, now), noise("n1", 2, now)}, ingest::IngestPath::Http,
+                              count));
   REQUIRE(testing::wait_until([&] { return gated.waiting() == 1; }, 5s));
-  REQUIRE(pipeline.try_submit({noise("n1", 3, now), noise("n1", 4, now)}, ingest::IngestPath::Http, count));
+  REQUIRE(pipeline.try_submit({noise("n1", 3, now), noise("n1", 4, now)}, ingest::IngestPath::Http,
+                              count));
   auto refused = pipeline.try_submit({noise("n1", 5, now)}, ingest::IngestPath::Http, count);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code == core::ErrorCode::ResourceExhausted);
@@ -200,8 +204,9 @@ TEST_CASE("stop commits everything queued, then refuses new batches", "[ingest][
   auto pipeline = f.make();
   std::atomic<int> completed{0};
   for (int i = 0; i < 50; ++i) {
-    REQUIRE(pipeline->try_submit({noise("n1", i, f.clock.now_ms())}, ingest::IngestPath::Http,
-                                 [&](core::Result<ingest::Accepted> r) { completed += r ? 1 : 0; }));
+    REQUIRE(
+        pipeline->try_submit({noise("n1", i, f.clock.now_ms())}, ingest::IngestPath::Http,
+                             [&](core::Result<ingest::Accepted> r) { completed += r ? 1 : 0; }));
   }
   pipeline->stop();
   CHECK(completed == 50);
@@ -230,5 +235,6 @@ TEST_CASE("readings waiting together are written in one group commit", "[ingest]
   CHECK(f.log.appends() == 2);  // the held batch, then the 20 that waited behind it
   // Per-sensor order is arrival order.
   auto all = f.log.all();
-  for (std::size_t i = 0; i < all.size(); ++i) CHECK(std::get<double>(all[i].values[0].value) == double(i));
+  for (std::size_t i = 0; i < all.size(); ++i)
+    CHECK(std::get<double>(all[i].values[0].value) == double(i));
 }

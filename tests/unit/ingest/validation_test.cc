@@ -1,7 +1,8 @@
+#include "broker/ingest/validation.h"
+
 #include <catch2/catch.hpp>
 
 #include "adapters/codecs/native_json.h"
-#include "broker/ingest/validation.h"
 #include "broker/registry/sensor_registry.h"
 #include "tests/support/fake_meta_store.h"
 
@@ -20,7 +21,8 @@ struct Case {
 // The validation table: for every built-in kind, readings that pass and each way one fails.
 const std::vector<Case> kTable = {
     // air_quality
-    {"air_quality", R"({"values":{"pm25":12.3,"pm10":20,"no2":31,"o3":40,"temperature":8.5,"humidity":81}})", ""},
+    {"air_quality",
+     R"({"values":{"pm25":12.3,"pm10":20,"no2":31,"o3":40,"temperature":8.5,"humidity":81}})", ""},
     {"air_quality", R"({"values":{"pm25":0,"pm10":2000,"temperature":-50,"humidity":100}})", ""},
     {"air_quality", R"({"values":{"pm25":-0.1}})", "values.pm25:out_of_range"},
     {"air_quality", R"({"values":{"pm10":2000.5}})", "values.pm10:out_of_range"},
@@ -46,7 +48,8 @@ const std::vector<Case> kTable = {
     {"parking", R"({"values":{"occupied":"yes"}})", "values.occupied:wrong_type"},
     {"parking", R"({"values":{"free_spots":3.5}})", "values.free_spots:not_integer"},
     {"parking", R"({"values":{"free_spots":-1}})", "values.free_spots:out_of_range"},
-    {"parking", R"({"values":{"free_spots":41,"total_spots":40}})", "values.free_spots:inconsistent"},
+    {"parking", R"({"values":{"free_spots":41,"total_spots":40}})",
+     "values.free_spots:inconsistent"},
     // every kind: battery, rssi, time, location, kind
     {"noise", R"({"values":{"laeq":50,"battery":87,"rssi":-112}})", ""},
     {"noise", R"({"values":{"laeq":50,"battery":101}})", "values.battery:out_of_range"},
@@ -54,8 +57,10 @@ const std::vector<Case> kTable = {
     {"noise", R"({"ts":"2026-11-28T10:19:59Z","values":{"laeq":50}})", ""},
     {"noise", R"({"ts":"2026-11-28T10:20:01Z","values":{"laeq":50}})", "ts:timestamp_in_future"},
     {"noise", R"({"ts":"1999-12-31T23:59:59Z","values":{"laeq":50}})", "ts:timestamp_too_old"},
-    {"noise", R"({"values":{"laeq":50},"location":{"lat":91,"lon":3}})", "location.lat:invalid_location"},
-    {"noise", R"({"values":{"laeq":50},"location":{"lat":51,"lon":-180.5}})", "location.lon:invalid_location"},
+    {"noise", R"({"values":{"laeq":50},"location":{"lat":91,"lon":3}})",
+     "location.lat:invalid_location"},
+    {"noise", R"({"values":{"laeq":50},"location":{"lat":51,"lon":-180.5}})",
+     "location.lon:invalid_location"},
     {"water_level", R"({"values":{"level":1}})", "kind:unknown_kind"},
     {"noise", R"({"values":{"laeq":50,"firmware":"1.2"}})", ""},  // unknown: kept and flagged
 };
@@ -104,7 +109,8 @@ TEST_CASE("the allowed clock skew is configurable", "[ingest][validation]") {
   ingest::ValidationRules rules;
   rules.max_future_skew_ms = 3'600'000;
   ingest::Validator lenient(kinds, rules, nullptr);
-  CHECK(first_problem("noise", R"({"ts":"2026-11-28T11:00:00Z","values":{"laeq":50}})", lenient) == "");
+  CHECK(first_problem("noise", R"({"ts":"2026-11-28T11:00:00Z","values":{"laeq":50}})", lenient) ==
+        "");
   CHECK(first_problem("noise", R"({"ts":"2026-11-28T11:16:00Z","values":{"laeq":50}})", lenient) ==
         "ts:timestamp_in_future");
 }
