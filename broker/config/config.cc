@@ -30,6 +30,7 @@ constexpr std::string_view kEnvironmentFile = "environment";
 constexpr std::string_view kEnvHttpListen = "DATABROKER_HTTP_LISTEN";
 constexpr std::string_view kEnvMqttUri = "DATABROKER_MQTT_URI";
 constexpr std::string_view kEnvDataDir = "DATABROKER_DATA_DIR";
+constexpr std::string_view kEnvPolicyFile = "DATABROKER_POLICY_FILE";
 constexpr std::string_view kEnvMqttPassword = "DATABROKER_MQTT_PASSWORD";
 
 int line_of(const YAML::Node& node) {
@@ -500,8 +501,8 @@ std::optional<YAML::Node> load_document(std::string_view text, DocumentReader& r
   }
 }
 
-constexpr std::string_view kTopKeys[] = {"http",    "mqtt",  "storage", "ingest",
-                                         "logging", "kinds", "profiles"};
+constexpr std::string_view kTopKeys[] = {"http",    "mqtt",  "storage",  "ingest",
+                                         "logging", "kinds", "profiles", "policy_file"};
 constexpr std::string_view kHttpKeys[] = {
     "host",           "port",         "threads",      "max_header_bytes", "max_body_bytes",
     "header_timeout", "body_timeout", "idle_timeout", "max_connections",  "max_page_limit"};
@@ -1081,6 +1082,10 @@ void apply_environment(const Environment& env, Config& config,
   if (auto dir = read_env(env, kEnvDataDir, problems)) {
     config.storage.data_dir = *dir;
   }
+  // Relative to the working directory, like any path given on a command line.
+  if (auto policy = read_env(env, kEnvPolicyFile, problems)) {
+    config.policy_file = *policy;
+  }
 }
 
 std::string strip_trailing_newlines(std::string text) {
@@ -1156,6 +1161,11 @@ tl::expected<Config, std::vector<ConfigProblem>> parse_config_checked(std::strin
       std::set<std::string, std::less<>> declared_kinds;
       parse_kinds(r, *top, config.extra_kinds, declared_kinds);
       parse_profiles(r, *top, config.profiles);
+      std::string policy_file;
+      if (r.read_string(*top, "policy_file", policy_file) && !policy_file.empty()) {
+        // Read and checked by the policy loader at start, which reports its own file:line.
+        config.policy_file = resolve_relative(file, policy_file);
+      }
 
       if (sensors_file) {
         const std::string path = resolve_relative(file, sensors_file->first);

@@ -90,6 +90,9 @@ struct Config {
   std::vector<core::SensorKind> extra_kinds;  // added to (or replacing) the built-in kinds
   std::vector<access::Profile> profiles;      // `public` is implicit
   std::vector<registry::SensorInfo> sensors;  // from ingest.sensors_file, when set
+  // The policy document (resolved against the config file's folder; DATABROKER_POLICY_FILE
+  // overrides it). Empty: no policy, so only internal profiles read anything (default closed).
+  std::string policy_file;
 };
 
 // One problem found while loading: where and why.

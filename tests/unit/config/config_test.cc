@@ -537,6 +537,21 @@ TEST_CASE("the environment overrides the listen address, the MQTT URI and the da
   CHECK(config.storage.data_dir == "/var/lib/databroker");
 }
 
+TEST_CASE("the policy file is resolved beside the config and DATABROKER_POLICY_FILE overrides it",
+          "[config]") {
+  Config config = parse_ok("policy_file: policy.yaml\n");
+  CHECK(config.policy_file == "policy.yaml");
+  auto beside = parse_config("policy_file: policy.yaml\n", "/etc/databroker/databroker.yaml",
+                               no_environment());
+  REQUIRE(beside);
+  CHECK(beside->policy_file == "/etc/databroker/policy.yaml");
+  CHECK(parse_ok("").policy_file.empty());
+  config = parse_ok("policy_file: policy.yaml\n",
+                    environment({{"DATABROKER_POLICY_FILE", "/etc/databroker/policy.yaml"}}));
+  CHECK(config.policy_file == "/etc/databroker/policy.yaml");
+  CHECK(problems_of("policy_file: [a, b]\n").size() == 1);
+}
+
 TEST_CASE("the listen address may be an IPv6 address in brackets", "[config]") {
   Config config = parse_ok("", environment({{"DATABROKER_HTTP_LISTEN", "[::1]:8443"}}));
   CHECK(config.http.host == "::1");
