@@ -542,7 +542,7 @@ TEST_CASE("the policy file is resolved beside the config and DATABROKER_POLICY_F
   Config config = parse_ok("policy_file: policy.yaml\n");
   CHECK(config.policy_file == "policy.yaml");
   auto beside = parse_config("policy_file: policy.yaml\n", "/etc/databroker/databroker.yaml",
-                               no_environment());
+                             no_environment());
   REQUIRE(beside);
   CHECK(beside->policy_file == "/etc/databroker/policy.yaml");
   CHECK(parse_ok("").policy_file.empty());
