@@ -25,6 +25,7 @@
 
 #include "broker/core/reading.h"
 #include "broker/core/result.h"
+#include "broker/log/audit_store.h"
 
 namespace databroker::log {
 
@@ -138,6 +139,8 @@ class Storage {
   virtual ~Storage() = default;
   virtual ReadingLog& log() = 0;
   virtual MetaStore& meta() = 0;
+  // The audit records, in the same database (broker/log/audit_store.h); dies with the storage.
+  virtual AuditStore& audit() = 0;
   // Flushes memtables so a clean shutdown leaves nothing to replay.
   virtual Status flush() = 0;
 };

@@ -1,3 +1,4 @@
+#include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "broker/core/logging.h"
+#include "broker/log/audit_store.h"
 #include "broker/log/keys.h"
 #include "broker/log/reading_log.h"
 #include "broker/log/record_codec.h"
@@ -33,9 +35,19 @@ constexpr std::string_view kComponent = "log";
 constexpr const char* kReadingsColumn = "readings";
 constexpr const char* kByStreamColumn = "by_stream";
 constexpr const char* kMetaColumn = "meta";
+constexpr const char* kAuditColumn = "audit";
 // In the default column family, out of MetaStore's reach: the highest seq retention removed, so
 // that a log emptied by retention still continues its seqs after a restart.
 constexpr std::string_view kDroppedThroughKey = "log.dropped_through";
+// In the default column family: how many times the database was opened, the epoch that keeps
+// audit keys of different processes apart.
+constexpr std::string_view kAuditEpochKey = "audit.epoch";
+// An audit seq is the open's epoch (low 20 bits of it) above a per-process counter of 44 bits:
+// a million opens before epochs repeat, 1.7e13 records per process before the counter reaches
+// the epoch bits.
+constexpr int kAuditCounterBits = 44;
+constexpr std::uint64_t kAuditEpochMask = (std::uint64_t{1} << (64 - kAuditCounterBits)) - 1;
+constexpr std::size_t kAuditKeySize = 16;
 constexpr std::size_t kRetentionBatch = 10'000;
 // Deletion-triggered compaction: a file is compacted once some window of kDeletionWindow
 // consecutive entries holds kDeletionTrigger tombstones.
@@ -86,7 +98,11 @@ struct Columns {
   rocksdb::ColumnFamilyHandle* readings = nullptr;
   rocksdb::ColumnFamilyHandle* by_stream = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::ColumnFamilyHandle* audit = nullptr;
   rocksdb::WriteOptions write_options;
+  // Never synced: audit records ride on the next synced write of the shared WAL (see
+  // audit_store.h for why).
+  rocksdb::WriteOptions audit_write_options;
 };
 
 // Decodes a `readings` value and checks it belongs under the key it was found at.
@@ -504,6 +520,141 @@ class RocksDbMetaStore final : public MetaStore {
   const Columns& c_;
 };
 
+// `audit` keys: ts (8 bytes, big-endian, sign bit flipped, like by_stream) then seq (8 bytes,
+// big-endian), so that bytewise order is time order, negative times included.
+std::string encode_audit_key(AuditKey key) {
+  std::string out(kAuditKeySize, '\0');
+  const std::uint64_t ts = static_cast<std::uint64_t>(key.ts) ^ (std::uint64_t{1} << 63);
+  for (std::size_t i = 0; i < 8; ++i) {
+    out[i] = static_cast<char>((ts >> (56 - 8 * i)) & 0xff);
+    out[8 + i] = static_cast<char>((key.seq >> (56 - 8 * i)) & 0xff);
+  }
+  return out;
+}
+
+std::optional<AuditKey> decode_audit_key(std::string_view key) {
+  if (key.size() != kAuditKeySize) {
+    return std::nullopt;
+  }
+  std::uint64_t ts = 0;
+  std::uint64_t seq = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    ts = (ts << 8) | static_cast<unsigned char>(key[i]);
+    seq = (seq << 8) | static_cast<unsigned char>(key[8 + i]);
+  }
+  return AuditKey{static_cast<TimestampMs>(ts ^ (std::uint64_t{1} << 63)), seq};
+}
+
+class RocksDbAuditStore final : public AuditStore {
+ public:
+  RocksDbAuditStore(const Columns& columns, std::uint64_t epoch)
+      : c_(columns), next_seq_((epoch & kAuditEpochMask) << kAuditCounterBits) {}
+
+  Status append(std::span<const AuditEntry> batch) override {
+    if (batch.empty()) {
+      return core::ok();
+    }
+    // As for the reading log: after a failed write (disk full), Resume() lets writes through
+    // again once space is back.
+    if (needs_resume_.load(std::memory_order_relaxed)) {
+      if (auto s = c_.db->Resume(); !s.ok()) {
+        return failed(s, "resuming audit writes after an earlier failure");
+      }
+      needs_resume_.store(false, std::memory_order_relaxed);
+    }
+    // A failed write leaves a gap in the seqs, which nothing relies on; taking them up front
+    // keeps concurrent appenders apart without a lock.
+    const std::uint64_t first = next_seq_.fetch_add(batch.size(), std::memory_order_relaxed);
+    rocksdb::WriteBatch write;
+    rocksdb::Status s;
+    for (std::size_t i = 0; i < batch.size() && s.ok(); ++i) {
+      s = write.Put(c_.audit, encode_audit_key({batch[i].ts, first + i}),
+                    rocksdb::Slice(batch[i].bytes.data(), batch[i].bytes.size()));
+    }
+    if (s.ok()) {
+      s = c_.db->Write(c_.audit_write_options, &write);
+    }
+    if (!s.ok()) {
+      needs_resume_.store(true, std::memory_order_relaxed);
+      return failed(s, "appending " + std::to_string(batch.size()) + " audit records");
+    }
+    unsynced_.store(true, std::memory_order_release);
+    return core::ok();
+  }
+
+  Result<AuditScanPage> scan(const AuditScan& query) const override {
+    AuditScanPage page;
+    if (query.from >= query.to) {
+      return page;
+    }
+    std::string start = encode_audit_key({query.from, 0});
+    const std::string end = encode_audit_key({query.to, 0});
+    bool skip_after = false;
+    if (query.after) {
+      std::string after = encode_audit_key(*query.after);
+      if (after >= start) {
+        start = std::move(after);
+        skip_after = true;
+      }
+    }
+    if (start >= end) {
+      return page;
+    }
+    rocksdb::Slice upper(end);
+    rocksdb::ReadOptions options;
+    options.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(c_.db->NewIterator(options, c_.audit));
+    it->Seek(start);
+    if (skip_after && it->Valid() && it->key().ToStringView() == start) {
+      it->Next();
+    }
+    for (; it->Valid() && page.entries.size() < query.limit; it->Next()) {
+      auto key = decode_audit_key(it->key().ToStringView());
+      if (!key) {
+        return fail(ErrorCode::Corruption, "malformed key in the audit column family");
+      }
+      page.entries.push_back({*key, std::string(it->value().ToStringView())});
+    }
+    if (!it->status().ok()) {
+      return failed(it->status(), "scanning audit records");
+    }
+    // The loop stops on the entry after the last one taken, if there is one.
+    page.more = it->Valid();
+    return page;
+  }
+
+  Status drop_before(TimestampMs cutoff) override {
+    if (cutoff == std::numeric_limits<TimestampMs>::min()) {
+      return core::ok();
+    }
+    const std::string begin = encode_audit_key({std::numeric_limits<TimestampMs>::min(), 0});
+    const std::string end = encode_audit_key({cutoff, 0});
+    const rocksdb::Slice begin_slice(begin);
+    const rocksdb::Slice end_slice(end);
+    // Files wholly before the cutoff go at once (their space with them); the range tombstone
+    // then covers what remains in memtables and in files that straddle the cutoff.
+    if (auto s = rocksdb::DeleteFilesInRange(c_.db, c_.audit, &begin_slice, &end_slice, false);
+        !s.ok()) {
+      return failed(s, "removing expired audit files");
+    }
+    if (auto s = c_.db->DeleteRange(c_.audit_write_options, c_.audit, begin_slice, end_slice);
+        !s.ok()) {
+      return failed(s, "removing expired audit records");
+    }
+    unsynced_.store(true, std::memory_order_release);
+    return core::ok();
+  }
+
+  // True once anything was written without a sync; the storage then syncs the WAL at close.
+  bool has_unsynced_writes() const { return unsynced_.load(std::memory_order_acquire); }
+
+ private:
+  const Columns& c_;
+  std::atomic<std::uint64_t> next_seq_;
+  std::atomic<bool> needs_resume_{false};
+  std::atomic<bool> unsynced_{false};
+};
+
 class RocksDbStorage final : public Storage {
  public:
   RocksDbStorage(std::string path, rocksdb::DB* db,
@@ -514,14 +665,19 @@ class RocksDbStorage final : public Storage {
     columns_.readings = handles[1];
     columns_.by_stream = handles[2];
     columns_.meta = handles[3];
+    columns_.audit = handles[4];
     columns_.write_options.sync = durability == Durability::Sync;
+    columns_.audit_write_options.sync = false;
   }
 
   ~RocksDbStorage() override {
+    const bool audit_unsynced = audit_ && audit_->has_unsynced_writes();
     log_.reset();
     meta_.reset();
-    // Close() does not sync the WAL; with Buffered writes a clean shutdown syncs it here.
-    if (durability_ == Durability::Buffered) {
+    audit_.reset();
+    // Close() does not sync the WAL; with Buffered writes, or after audit writes (never
+    // synced), a clean shutdown syncs it here.
+    if (durability_ == Durability::Buffered || audit_unsynced) {
       if (auto s = db_->SyncWAL(); !s.ok()) {
         core::log_warn(kComponent, to_error(s, "syncing the WAL at close").message);
       }
@@ -576,16 +732,49 @@ class RocksDbStorage final : public Storage {
       return failed(s, "recovering the retention watermark of " + path_);
     }
     const Seq last = std::max(last_stored, dropped_through);
+    auto epoch = next_audit_epoch();
+    if (!epoch) {
+      return tl::unexpected(std::move(epoch.error()));
+    }
     const Seq first_kept = first_stored.value_or(last + 1);
     log_ = std::make_unique<RocksDbReadingLog>(columns_, last, first_kept);
     meta_ = std::make_unique<RocksDbMetaStore>(columns_);
+    audit_ = std::make_unique<RocksDbAuditStore>(columns_, *epoch);
     core::log_info(kComponent, "opened " + path_ + ": seqs " + std::to_string(log_->first_seq()) +
                                    ".." + std::to_string(last));
     return core::ok();
   }
 
+  // Counts this open in the default column family (synced, once per open). When the count
+  // cannot be stored (disk full at start) the storage still opens, with the unstored epoch: a
+  // later open may then reuse it, and its audit keys collide only on the same millisecond and
+  // counter value, which a warning makes visible.
+  Result<std::uint64_t> next_audit_epoch() {
+    const rocksdb::Slice key(kAuditEpochKey.data(), kAuditEpochKey.size());
+    std::string value;
+    std::uint64_t epoch = 0;
+    auto s = db_->Get(rocksdb::ReadOptions(), columns_.default_cf, key, &value);
+    if (s.ok()) {
+      auto stored = decode_seq_key(value);
+      if (!stored) {
+        return fail(ErrorCode::Corruption, "malformed audit epoch in " + path_);
+      }
+      epoch = *stored;
+    } else if (!s.IsNotFound()) {
+      return failed(s, "reading the audit epoch of " + path_);
+    }
+    ++epoch;
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    if (s = db_->Put(synced, columns_.default_cf, key, encode_seq_key(epoch)); !s.ok()) {
+      core::log_warn(kComponent, to_error(s, "storing the audit epoch").message);
+    }
+    return epoch;
+  }
+
   ReadingLog& log() override { return *log_; }
   MetaStore& meta() override { return *meta_; }
+  AuditStore& audit() override { return *audit_; }
 
   Status flush() override {
     rocksdb::FlushOptions options;
@@ -604,6 +793,7 @@ class RocksDbStorage final : public Storage {
   Columns columns_;
   std::unique_ptr<RocksDbReadingLog> log_;
   std::unique_ptr<RocksDbMetaStore> meta_;
+  std::unique_ptr<RocksDbAuditStore> audit_;
 };
 
 rocksdb::ColumnFamilyOptions column_options(std::size_t write_buffer_bytes,
@@ -645,6 +835,7 @@ Result<std::unique_ptr<Storage>> open_rocksdb_storage(const LogOptions& options)
       {kReadingsColumn, column_options(32 * kMiB, true)},
       {kByStreamColumn, column_options(16 * kMiB, true)},
       {kMetaColumn, column_options(4 * kMiB, false)},
+      {kAuditColumn, column_options(8 * kMiB, false)},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
