@@ -1,7 +1,8 @@
-// Key administration: create (the key is shown once), list (never hashes), revoke.
+// Administration: keys (create shows the key once, list never shows hashes, revoke) and the
+// audit trail.
 //
-// Every admin action is logged with the acting key's id (never a key). The audit trail module
-// will take these records over when it lands.
+// Every admin action is logged with the acting key's id (never a key) and recorded in the audit
+// trail.
 #include <nlohmann/json.hpp>
 
 #include "adapters/http/auth.h"
@@ -19,6 +20,18 @@ namespace {
 HttpResponse invalid_body(std::vector<core::FieldError> errors) {
   return problem_response(
       core::Error{core::ErrorCode::InvalidArgument, "invalid request body", std::move(errors)});
+}
+
+void audit_admin(const HandlerContext& context, const HttpRequest& request, std::string action,
+                 std::string detail) {
+  if (context.services.audit == nullptr) return;
+  access::AuditRecord record;
+  record.kind = "admin";
+  record.key_id = request.identity.key_id;
+  record.profile = request.identity.profile ? request.identity.profile->name : "";
+  record.action = std::move(action);
+  record.detail = std::move(detail);
+  (void)context.services.audit->record(std::move(record));  // a refusal is logged by the trail
 }
 
 Json key_json(const access::KeyRecord& record) {
@@ -74,6 +87,8 @@ void create_key(const HandlerContext& context, const HttpRequest& request, Respo
   if (!created) return respond(problem_response(created.error()));
   core::log_info("http", "admin key " + request.identity.key_id + " created key " +
                              created->record.id + " for profile " + profile);
+  audit_admin(context, request, "key.create",
+              "created key " + created->record.id + " for profile " + profile);
   Json out = key_json(created->record);
   out["key"] = created->key;
   HttpResponse response = json_response(201, to_json_text(out));
@@ -106,8 +121,68 @@ void revoke_key(const HandlerContext& context, const HttpRequest& request, Respo
   }
   core::log_info("http",
                  "admin key " + request.identity.key_id + " revoked key " + std::string(key_id));
+  audit_admin(context, request, "key.revoke", "revoked key " + std::string(key_id));
   HttpResponse response;
   response.status = 204;
+  respond(std::move(response));
+}
+
+// GET /v1/admin/audit?from=&to=&profile=&limit=&cursor=&format=json|jsonl|csv
+void query_audit(const HandlerContext& context, const HttpRequest& request, Respond respond) {
+  if (auto allowed = require_right(request.identity, Right::Admin); !allowed) {
+    return respond(problem_response(allowed.error()));
+  }
+  if (context.services.audit == nullptr) {
+    return respond(problem_response(503, "audit_unavailable", "no audit trail is configured"));
+  }
+  std::vector<core::FieldError> errors;
+  access::AuditQuery query;
+  if (auto text = request.query_param("from")) {
+    if (auto from = parse_time_param("from", *text, errors)) query.from = *from;
+  }
+  if (auto text = request.query_param("to")) {
+    if (auto to = parse_time_param("to", *text, errors)) query.to = *to;
+  }
+  if (auto text = request.query_param("profile")) query.profile = std::string(*text);
+  if (auto text = request.query_param("cursor")) query.cursor = std::string(*text);
+  if (auto limit =
+          parse_limit(request.query_param("limit"), 100, access::kMaxAuditQueryLimit, errors)) {
+    query.limit = *limit;
+  }
+  const std::string format = std::string(request.query_param("format").value_or("json"));
+  if (format != "json" && format != "jsonl" && format != "csv") {
+    errors.push_back({"format", "unknown_format", "format is json, jsonl or csv"});
+  }
+  if (!errors.empty()) {
+    return respond(problem_response(
+        core::Error{core::ErrorCode::InvalidArgument, "invalid query parameters", errors}));
+  }
+  auto page = context.services.audit->query(query);
+  if (!page) return respond(problem_response(page.error()));
+
+  HttpResponse response;
+  response.status = 200;
+  if (format == "json") {
+    std::string body = "{\"records\":[";
+    for (std::size_t i = 0; i < page->records.size(); ++i) {
+      if (i > 0) body += ',';
+      body += access::to_json_line(page->records[i]);
+    }
+    body += "],\"next_cursor\":";
+    body += page->next_cursor.empty() ? std::string("null") : "\"" + page->next_cursor + "\"";
+    body += '}';
+    return respond(json_response(200, std::move(body)));
+  }
+  if (format == "jsonl") {
+    for (const auto& record : page->records) response.body += access::to_json_line(record) + "\n";
+    response.content_type = "application/x-ndjson";
+  } else {
+    response.body = std::string(access::kAuditCsvHeader);
+    for (const auto& record : page->records) response.body += access::to_csv_row(record);
+    response.content_type = "text/csv; charset=utf-8";
+  }
+  // The cursor travels in a header where the body format has no place for it.
+  if (!page->next_cursor.empty()) response.headers.emplace_back("X-Next-Cursor", page->next_cursor);
   respond(std::move(response));
 }
 
@@ -122,6 +197,7 @@ void add_admin_routes(Router& router, const HandlerContext& context) {
   router.add(Verb::post, "/v1/admin/keys", bind(create_key));
   router.add(Verb::get, "/v1/admin/keys", bind(list_keys));
   router.add(Verb::delete_, "/v1/admin/keys/{key_id}", bind(revoke_key));
+  router.add(Verb::get, "/v1/admin/audit", bind(query_audit));
 }
 
 }  // namespace databroker::http

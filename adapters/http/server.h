@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 
+#include "broker/access/audit.h"
 #include "broker/access/identity.h"
 #include "broker/access/key_store.h"
 #include "broker/config/config.h"
@@ -50,6 +51,8 @@ struct Services {
   // Prometheus text exposition of everything outside the HTTP module; the server appends its own
   // request metrics.
   std::function<std::string()> metrics;
+  // Where reads of shared data and admin actions are recorded; null records nothing (tests).
+  access::AuditTrail* audit = nullptr;
 };
 
 class HttpServer {

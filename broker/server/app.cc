@@ -9,6 +9,7 @@
 
 #include "adapters/http/server.h"
 #include "adapters/mqtt/mqtt_ingest.h"
+#include "broker/access/audit.h"
 #include "broker/access/key_store.h"
 #include "broker/core/logging.h"
 #include "broker/ingest/pipeline.h"
@@ -118,6 +119,8 @@ int run_server(const config::Config& config) {
   auto keys = access::KeyStore::open(key_file_path(config), clock);
   if (!keys) return start_failure("cannot open the key store", keys.error());
 
+  access::AuditTrail audit((*storage)->audit(), clock);
+
   ingest::Validator validator(kinds, config.ingest.rules, registry->get());
   ingest::IngestPipeline pipeline(
       validator, reading_log, **registry, clock,
@@ -142,9 +145,10 @@ int run_server(const config::Config& config) {
           },
       .metrics =
           [&] {
-            return render_metrics({pipeline, reading_log, **registry, mqtt_ingest.get(),
+            return render_metrics({pipeline, reading_log, **registry, mqtt_ingest.get(), &audit,
                                    config.storage.queue_capacity_readings});
           },
+      .audit = &audit,
   };
   http::HttpServer http_server(config.http, services);
   if (auto status = http_server.start(); !status) {
@@ -182,6 +186,7 @@ int run_server(const config::Config& config) {
   if (mqtt_ingest) mqtt_ingest->stop();
   pipeline.stop();
   retention.reset();
+  audit.stop();
   if (auto status = (*storage)->flush(); !status) {
     core::log_error("server", "final flush failed: " + status.error().message);
     return kExitStartFailure;

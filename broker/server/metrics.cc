@@ -96,6 +96,18 @@ std::string render_metrics(const MetricSources& s) {
   e.sample("databroker_log_first_seq", "", static_cast<double>(s.log.first_seq()));
   e.family("databroker_streams", "gauge", "Streams known to the registry.");
   e.sample("databroker_streams", "", static_cast<double>(s.registry.streams().size()));
+  if (s.audit) {
+    const auto& a = s.audit->counters();
+    e.family("databroker_audit_records_total", "counter",
+             "Audit records by outcome: recorded (accepted), written (stored), dropped (queue "
+             "full), lost (given up after write failures).");
+    e.sample("databroker_audit_records_total", label("outcome", "recorded"), a.recorded.load());
+    e.sample("databroker_audit_records_total", label("outcome", "written"), a.written.load());
+    e.sample("databroker_audit_records_total", label("outcome", "dropped"), a.dropped.load());
+    e.sample("databroker_audit_records_total", label("outcome", "lost"), a.lost.load());
+    e.family("databroker_audit_queue_records", "gauge", "Audit records waiting to be written.");
+    e.sample("databroker_audit_queue_records", "", a.queued.load());
+  }
   if (s.mqtt) {
     const auto& m = s.mqtt->counters();
     e.family("databroker_mqtt_connected", "gauge", "1 while connected to the MQTT broker.");

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "adapters/mqtt/mqtt_ingest.h"
+#include "broker/access/audit.h"
 #include "broker/ingest/pipeline.h"
 #include "broker/log/reading_log.h"
 #include "broker/registry/sensor_registry.h"
@@ -16,6 +17,7 @@ struct MetricSources {
   const log::ReadingLog& log;
   const registry::SensorRegistry& registry;
   const mqtt::MqttIngest* mqtt;  // null when MQTT ingest is disabled
+  const access::AuditTrail* audit;
   std::size_t queue_capacity = 0;
 };
 

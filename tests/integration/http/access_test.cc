@@ -113,3 +113,40 @@ TEST_CASE("key creation validates its body", "[http][admin]") {
 
 }  // namespace
 }  // namespace databroker::testing
+
+namespace databroker::testing {
+
+TEST_CASE("admin actions land in the audit trail, readable as JSON or JSON lines or CSV",
+          "[http][audit]") {
+  HttpFixture f;
+  auto client = f.client();
+  auto created = client.post("/v1/admin/keys", R"({"profile":"mobility-partner","label":"a"})",
+                             bearer(f.admin_key));
+  REQUIRE(created.status == 201);
+  const std::string id = parse_json(created.body)["id"];
+  REQUIRE(client.del("/v1/admin/keys/" + id, bearer(f.admin_key)).status == 204);
+  REQUIRE(f.audit->flush(std::chrono::seconds(5)));
+
+  auto reply = client.get("/v1/admin/audit", bearer(f.admin_key));
+  REQUIRE(reply.status == 200);
+  auto records = parse_json(reply.body)["records"];
+  REQUIRE(records.size() == 2);
+  CHECK(records[0]["action"] == "key.create");
+  CHECK(records[0]["profile"] == "ops");
+  CHECK(records[1]["action"] == "key.revoke");
+  CHECK(records[1]["detail"].get<std::string>().find(id) != std::string::npos);
+
+  reply = client.get("/v1/admin/audit?format=csv&profile=ops", bearer(f.admin_key));
+  REQUIRE(reply.status == 200);
+  CHECK(reply.header("Content-Type").starts_with("text/csv"));
+  CHECK(reply.body.starts_with("ts,kind,key_id,profile,action"));
+  reply = client.get("/v1/admin/audit?format=jsonl&profile=nobody", bearer(f.admin_key));
+  REQUIRE(reply.status == 200);
+  CHECK(reply.body.empty());
+
+  CHECK(client.get("/v1/admin/audit?format=xml", bearer(f.admin_key)).status == 400);
+  CHECK(client.get("/v1/admin/audit", bearer(f.internal_key)).status == 403);
+  CHECK(client.get("/v1/admin/audit").status == 401);
+}
+
+}  // namespace databroker::testing

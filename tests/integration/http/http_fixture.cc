@@ -35,6 +35,7 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
   validator = std::make_unique<ingest::Validator>(kinds, ingest::ValidationRules{}, registry.get());
   pipeline = std::make_unique<ingest::IngestPipeline>(*validator, storage->log(), *registry, clock,
                                                       ingest::PipelineOptions{});
+  audit = std::make_unique<access::AuditTrail>(storage->audit(), clock);
   admin_key = make_key("ops");
   ingest_key = make_key("lorawan-gateway");
   internal_key = make_key("city-dashboard");
@@ -56,6 +57,7 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
           },
       .metrics = options.metrics ? options.metrics
                                  : [] { return std::string("databroker_test_metric 1\n"); },
+      .audit = audit.get(),
   };
   server = std::make_unique<http::HttpServer>(options.http, services);
   if (auto started = server->start(); !started) FAIL("start: " << started.error().message);
@@ -64,6 +66,7 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
 HttpFixture::~HttpFixture() {
   if (server) server->stop();
   pipeline->stop();
+  audit->stop();
 }
 
 std::string HttpFixture::make_key(const std::string& profile) {

@@ -61,6 +61,7 @@ class HttpFixture {
   std::unique_ptr<access::KeyStore> keys;
   std::unique_ptr<ingest::Validator> validator;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
+  std::unique_ptr<access::AuditTrail> audit;
   FakeIngestSink fake_sink;
   std::atomic<bool> log_open{true};
   std::atomic<bool> mqtt_connected{true};
