@@ -167,7 +167,7 @@ TEST_CASE("the example configuration declares the documented profiles", "[config
   auto config =
       load_config(std::string(kSourceDir) + "/deploy/databroker.example.yaml", no_environment());
   REQUIRE(config);
-  REQUIRE(config->profiles.size() == 4);
+  REQUIRE(config->profiles.size() == 5);
   const auto* dashboard = find_profile(*config, "city-dashboard");
   const auto* gateway = find_profile(*config, "sensor-gateway");
   const auto* ops = find_profile(*config, "ops");
@@ -180,7 +180,11 @@ TEST_CASE("the example configuration declares the documented profiles", "[config
   CHECK((gateway->ingest && !gateway->internal && !gateway->admin));
   CHECK((ops->admin && !ops->internal && !ops->ingest));
   CHECK((!partner->admin && !partner->internal && !partner->ingest));
+  const auto* contractor = find_profile(*config, "waste-contractor");
+  REQUIRE(contractor);
+  CHECK_FALSE(contractor->has_any_right());
   CHECK_FALSE(dashboard->description.empty());
+  CHECK(config->policy_file.ends_with("deploy/policy.example.yaml"));
 }
 
 TEST_CASE("the example sensors file declares sensors of all four built-in kinds", "[config]") {

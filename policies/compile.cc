@@ -1,0 +1,889 @@
+// compile_policy: the YAML policy document into a Policy. The only file of the policy engine that
+// includes yaml-cpp; YAML exceptions are converted to problems here and never leave it.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "broker/core/time.h"
+#include "policies/policy.h"
+
+namespace databroker::policies {
+
+namespace {
+
+constexpr std::int64_t kDayMs = 86'400'000;
+constexpr std::int64_t kMaxRetentionDays = 36'500;
+constexpr int kMaxDecimals = 6;
+constexpr double kMaxCellMetres = 100'000.0;
+constexpr std::size_t kMaxGlobLength = 256;
+
+struct RejectedKey {
+  std::string_view key;
+  std::string_view reason;
+};
+
+constexpr std::string_view kTopKeys[] = {"version", "rules"};
+constexpr RejectedKey kTopRejected[] = {
+    {"profiles",
+     "profiles are declared in the configuration (databroker.yaml, section profiles); the policy "
+     "only names them in grants"}};
+constexpr std::string_view kRuleKeys[] = {"name",      "description", "match",    "class",
+                                          "open_view", "grants",      "retention"};
+constexpr RejectedKey kRuleRejected[] = {
+    {"view",
+     "a rule has no `view`: an open rule has `open_view`, a shared rule a `view` per grant"},
+    {"grant", "the key is `grants` (a list)"}};
+constexpr std::string_view kMatchKeys[] = {"kind", "sensor", "zone", "tags", "owner"};
+constexpr RejectedKey kMatchRejected[] = {{"kinds", "the key is `kind` (a name or a list)"},
+                                          {"sensors", "the key is `sensor` (a glob or a list)"},
+                                          {"zones", "the key is `zone` (a glob or a list)"},
+                                          {"tag", "the key is `tags` (a tag or a list)"},
+                                          {"owners", "the key is `owner` (a name or a list)"}};
+constexpr std::string_view kGrantKeys[] = {"profile", "purpose", "legal_basis",
+                                           "from",    "until",   "view"};
+constexpr std::string_view kViewKeys[] = {"drop",           "drop_metadata",   "drop_location",
+                                          "round_location", "snap_location_m", "round_values"};
+constexpr std::pair<std::string_view, StreamClass> kClasses[] = {
+    {"open", StreamClass::Open}, {"shared", StreamClass::Shared}, {"closed", StreamClass::Closed}};
+
+int line_of(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  return mark.is_null() ? 0 : mark.line + 1;
+}
+
+// yaml-cpp tags a quoted scalar "!" and a plain one "?". Numbers and booleans must be plain.
+bool is_plain_scalar(const YAML::Node& node) { return node.IsScalar() && node.Tag() != "!"; }
+
+std::string describe(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) {
+    return "nothing";
+  }
+  if (node.IsMap()) {
+    return "a map";
+  }
+  if (node.IsSequence()) {
+    return "a list";
+  }
+  if (!is_plain_scalar(node)) {
+    return "the string \"" + node.Scalar() + "\"";
+  }
+  return "'" + node.Scalar() + "'";
+}
+
+template <class Items>
+std::string join(const Items& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += item;
+  }
+  return out;
+}
+
+// Edits between two words, a swap of neighbours counting as one: "calss" is one edit from "class".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) {
+    d[i][0] = i;
+  }
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    d[0][j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::string unknown_key_message(const std::string& name, const std::string& where,
+                                std::span<const std::string_view> known) {
+  std::string_view best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  for (const auto& candidate : known) {
+    const std::size_t d = edit_distance(name, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  // A typo is one or two edits away; anything further is a different word.
+  if (!best.empty() &&
+      best_distance <= std::max<std::size_t>(1, std::min<std::size_t>(2, name.size() / 3))) {
+    return "unknown key '" + name + "' in " + where + " (did you mean '" + std::string(best) +
+           "'?)";
+  }
+  return "unknown key '" + name + "' in " + where + " (known keys: " + join(known) + ")";
+}
+
+std::optional<long long> to_integer(std::string_view text) {
+  long long value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> to_number(std::string_view text) {
+  if (!text.empty() && text.front() == '+') {
+    text.remove_prefix(1);
+  }
+  double value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> to_bool(std::string_view text) {
+  // Only the YAML 1.2 spellings: `yes` and `on` are booleans in YAML 1.1 and strings elsewhere.
+  if (text == "true" || text == "True" || text == "TRUE") {
+    return true;
+  }
+  if (text == "false" || text == "False" || text == "FALSE") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+bool is_sensor_glob_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '-' || c == '*' || c == '?';
+}
+
+std::uint64_t fnv1a64(std::string_view text) {
+  std::uint64_t hash = 14'695'981'039'346'656'037ULL;
+  for (char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1'099'511'628'211ULL;
+  }
+  return hash;
+}
+
+std::string hex16(std::uint64_t value) {
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(value));
+  return buffer;
+}
+
+struct Field {
+  YAML::Node value;
+  int line = 0;  // the key's line: an empty value or a block starts elsewhere
+};
+
+// The entries of one YAML map after the known-key checks.
+struct Fields {
+  int line = 0;
+  std::map<std::string, Field, std::less<>> entries;
+
+  const Field* find(std::string_view key) const {
+    auto it = entries.find(key);
+    return it == entries.end() ? nullptr : &it->second;
+  }
+};
+
+// True when every stream `inner` matches is matched by `outer` too; false when unsure.
+bool list_covers(const std::vector<std::string>& outer, const std::vector<std::string>& inner) {
+  if (outer.empty()) {
+    return true;
+  }
+  if (inner.empty()) {
+    return false;  // inner takes any value; outer only some
+  }
+  return std::all_of(inner.begin(), inner.end(), [&](const std::string& value) {
+    return std::find(outer.begin(), outer.end(), value) != outer.end();
+  });
+}
+
+bool globs_cover(const std::vector<std::string>& outer, const std::vector<std::string>& inner) {
+  if (outer.empty()) {
+    return true;
+  }
+  if (inner.empty()) {
+    return false;
+  }
+  return std::all_of(inner.begin(), inner.end(), [&](const std::string& in) {
+    return std::any_of(outer.begin(), outer.end(),
+                       [&](const std::string& out) { return glob_covers(out, in); });
+  });
+}
+
+bool match_covers(const Match& outer, const Match& inner) {
+  return list_covers(outer.kinds, inner.kinds) && globs_cover(outer.sensors, inner.sensors) &&
+         globs_cover(outer.zones, inner.zones) && list_covers(outer.tags, inner.tags) &&
+         list_covers(outer.owners, inner.owners);
+}
+
+class Compiler {
+ public:
+  Compiler(const std::set<std::string, std::less<>>& profiles,
+           const std::set<std::string, std::less<>>& kinds)
+      : profiles_(profiles), kinds_(kinds) {}
+
+  std::vector<PolicyProblem>& problems() { return problems_; }
+  bool has_errors() const { return errors_ > 0; }
+
+  void error(int line, std::string message) {
+    ++errors_;
+    problems_.push_back(PolicyProblem{line, std::move(message), false});
+  }
+  void warning(int line, std::string message) {
+    problems_.push_back(PolicyProblem{line, std::move(message), true});
+  }
+
+  std::vector<Rule> compile(const YAML::Node& root) {
+    std::vector<Rule> rules;
+    if (root.IsNull()) {
+      error(0, "the policy is empty: `rules:` is required (an empty list closes every stream)");
+      return rules;
+    }
+    auto top = fields(root, line_of(root), "the policy", kTopKeys, kTopRejected);
+    if (!top) {
+      return rules;
+    }
+    if (const Field* version = top->find("version")) {
+      if (!is_plain_scalar(version->value) || version->value.Scalar() != "1") {
+        error(version->line, "version: expected 1 (the only version of the policy format), got " +
+                                 describe(version->value));
+      }
+    }
+    const Field* list = top->find("rules");
+    if (!list) {
+      error(top->line, "rules: is required (an empty list closes every stream)");
+      return rules;
+    }
+    if (list->value.IsNull()) {
+      return rules;
+    }
+    if (!list->value.IsSequence()) {
+      error(list->line, "rules: expected a list of rules, got " + describe(list->value));
+      return rules;
+    }
+    std::map<std::string, int, std::less<>> names;
+    // Shadowing is judged between rules without errors only: a broken rule cannot be reasoned
+    // about, and warnings about it would bury its errors.
+    std::vector<bool> rule_ok;
+    std::size_t index = 0;
+    for (const auto& node : list->value) {
+      ++index;
+      const std::size_t errors_before = errors_;
+      Rule rule;
+      if (read_rule(node, index, rule)) {
+        if (!rule.name.empty()) {
+          auto [it, fresh] = names.emplace(rule.name, rule.line);
+          if (!fresh) {
+            error(rule.line, "rule '" + rule.name + "': duplicate rule name (first on line " +
+                                 std::to_string(it->second) + ")");
+          }
+        }
+        rules.push_back(std::move(rule));
+        rule_ok.push_back(errors_ == errors_before);
+      }
+    }
+    warn_shadowed(rules, rule_ok);
+    return rules;
+  }
+
+ private:
+  // Reports unknown, rejected and duplicate keys; nothing when `node` is not a map (reported).
+  // A null value (`match:` alone) is an empty map.
+  std::optional<Fields> fields(const YAML::Node& node, int line, const std::string& where,
+                               std::span<const std::string_view> known,
+                               std::span<const RejectedKey> rejected = {}) {
+    Fields out;
+    out.line = line;
+    if (node.IsNull()) {
+      return out;
+    }
+    if (!node.IsMap()) {
+      error(line, where + ": expected a map, got " + describe(node));
+      return std::nullopt;
+    }
+    for (const auto& entry : node) {
+      const YAML::Node& key = entry.first;
+      const int key_line = line_of(key);
+      if (!key.IsScalar() || key.Scalar().empty()) {
+        error(key_line, where + ": keys must be names, got " + describe(key));
+        continue;
+      }
+      const std::string name = key.Scalar();
+      if (const Field* first = out.find(name)) {
+        error(key_line, where + ": duplicate key '" + name + "' (first on line " +
+                            std::to_string(first->line) + ")");
+        continue;
+      }
+      auto reject = std::find_if(rejected.begin(), rejected.end(),
+                                 [&](const RejectedKey& r) { return r.key == name; });
+      if (reject != rejected.end()) {
+        error(key_line,
+              "unknown key '" + name + "' in " + where + ": " + std::string(reject->reason));
+        continue;
+      }
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        error(key_line, unknown_key_message(name, where, known));
+        continue;
+      }
+      out.entries.emplace(name, Field{entry.second, key_line});
+    }
+    return out;
+  }
+
+  std::optional<std::string> read_text(const Field& field, const std::string& what,
+                                       bool required_non_empty = true) {
+    if (field.value.IsNull() && !required_non_empty) {
+      return std::string();
+    }
+    if (!field.value.IsScalar()) {
+      error(field.line, what + ": expected text, got " + describe(field.value));
+      return std::nullopt;
+    }
+    if (required_non_empty && field.value.Scalar().empty()) {
+      error(field.line, what + ": must not be empty");
+      return std::nullopt;
+    }
+    return field.value.Scalar();
+  }
+
+  // A value or a list of values, each a non-empty scalar; `empty_list_matches_nothing` makes
+  // `[]` an error (for match criteria, where it would silently match no stream).
+  std::optional<std::vector<std::pair<std::string, int>>> read_list(
+      const Field& field, const std::string& what, bool empty_list_matches_nothing) {
+    std::vector<std::pair<std::string, int>> out;
+    if (field.value.IsScalar()) {
+      if (field.value.Scalar().empty()) {
+        error(field.line, what + ": must not be empty");
+        return std::nullopt;
+      }
+      out.emplace_back(field.value.Scalar(), field.line);
+      return out;
+    }
+    if (!field.value.IsSequence()) {
+      error(field.line, what + ": expected a value or a list, got " + describe(field.value));
+      return std::nullopt;
+    }
+    if (field.value.size() == 0 && empty_list_matches_nothing) {
+      error(field.line,
+            what + ": an empty list matches no stream; leave the key out to match any value");
+      return std::nullopt;
+    }
+    bool ok = true;
+    for (const auto& item : field.value) {
+      const int line = line_of(item) > 0 ? line_of(item) : field.line;
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        error(line, what + ": expected a non-empty value, got " + describe(item));
+        ok = false;
+        continue;
+      }
+      out.emplace_back(item.Scalar(), line);
+    }
+    if (!ok) {
+      return std::nullopt;
+    }
+    return out;
+  }
+
+  std::optional<bool> read_bool(const Field& field, const std::string& what) {
+    std::optional<bool> value;
+    if (is_plain_scalar(field.value)) {
+      value = to_bool(field.value.Scalar());
+    }
+    if (!value) {
+      error(field.line, what + ": expected true or false, got " + describe(field.value));
+    }
+    return value;
+  }
+
+  std::optional<int> read_decimals(const Field& field, const std::string& what) {
+    std::optional<long long> value;
+    if (is_plain_scalar(field.value)) {
+      value = to_integer(field.value.Scalar());
+    }
+    if (!value) {
+      error(field.line, what + ": expected a number of decimals (an integer from 0 to " +
+                            std::to_string(kMaxDecimals) + "), got " + describe(field.value));
+      return std::nullopt;
+    }
+    if (*value < 0 || *value > kMaxDecimals) {
+      error(field.line, what + ": " + std::to_string(*value) + " decimals is out of range (0 to " +
+                            std::to_string(kMaxDecimals) + ")");
+      return std::nullopt;
+    }
+    return static_cast<int>(*value);
+  }
+
+  // `YYYY-MM-DD`, a real date, as the epoch milliseconds of its start (UTC).
+  std::optional<core::TimestampMs> read_date(const Field& field, const std::string& what) {
+    if (!field.value.IsScalar()) {
+      error(field.line, what + ": expected a date as YYYY-MM-DD, got " + describe(field.value));
+      return std::nullopt;
+    }
+    const std::string& text = field.value.Scalar();
+    const bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-' &&
+                        std::all_of(text.begin(), text.end(),
+                                    [](char c) { return c == '-' || (c >= '0' && c <= '9'); });
+    if (!shaped) {
+      error(field.line, what + ": expected a date as YYYY-MM-DD, got " + describe(field.value));
+      return std::nullopt;
+    }
+    auto ms = core::parse_rfc3339(text + "T00:00:00Z");
+    if (!ms) {
+      error(field.line, what + ": " + text + " is not a date (or is before 1970)");
+      return std::nullopt;
+    }
+    return *ms;
+  }
+
+  // `90d`, `12h`, `30m`, `45s`: a whole number above zero and a unit.
+  std::optional<std::chrono::milliseconds> read_duration(const Field& field,
+                                                         const std::string& what) {
+    const std::string text = field.value.IsScalar() ? field.value.Scalar() : std::string();
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+      ++digits;
+    }
+    const std::string_view unit = std::string_view(text).substr(digits);
+    std::int64_t scale = 0;
+    if (unit == "s") {
+      scale = 1000;
+    } else if (unit == "m") {
+      scale = 60'000;
+    } else if (unit == "h") {
+      scale = 3'600'000;
+    } else if (unit == "d") {
+      scale = kDayMs;
+    }
+    // At most 12 digits, so that the product below cannot overflow. A plain integer rather than
+    // an optional: GCC 12 at -O3 reports a false maybe-uninitialized on the optional's value.
+    long long number = 0;
+    const bool parsed =
+        field.value.IsScalar() && scale != 0 && digits > 0 && digits <= 12 &&
+        std::from_chars(text.data(), text.data() + digits, number).ec == std::errc();
+    if (!parsed) {
+      error(field.line, what + ": expected a duration such as 90d, 12h, 30m or 45s, got " +
+                            describe(field.value));
+      return std::nullopt;
+    }
+    if (number <= 0 || number * scale > kMaxRetentionDays * kDayMs) {
+      error(field.line, what + ": " + text + " is out of range (above 0s, at most " +
+                            std::to_string(kMaxRetentionDays) + "d)");
+      return std::nullopt;
+    }
+    return std::chrono::milliseconds(number * scale);
+  }
+
+  bool read_rule(const YAML::Node& node, std::size_t index, Rule& rule) {
+    const int line = line_of(node);
+    rule.line = line;
+    std::string where = "rule " + std::to_string(index);
+    if (!node.IsMap()) {
+      error(line, where + ": expected a map with name, match and class, got " + describe(node));
+      return false;
+    }
+    // Name the rule in later messages as soon as its name is known.
+    for (const auto& entry : node) {
+      if (entry.first.IsScalar() && entry.first.Scalar() == "name" && entry.second.IsScalar() &&
+          !entry.second.Scalar().empty()) {
+        where = "rule '" + entry.second.Scalar() + "'";
+        break;
+      }
+    }
+    auto f = fields(node, line, where, kRuleKeys, kRuleRejected);
+    if (!f) {
+      return false;
+    }
+    if (const Field* name = f->find("name")) {
+      if (auto text = read_text(*name, where + ": name")) {
+        rule.name = *text;
+      }
+    } else {
+      error(line, where +
+                      ": name: is required (it names the rule in warnings, audits and "
+                      "explanations)");
+    }
+    if (const Field* description = f->find("description")) {
+      if (auto text = read_text(*description, where + ": description", false)) {
+        rule.description = *text;
+      }
+    }
+    if (const Field* match = f->find("match")) {
+      read_match(*match, where, rule.match);
+    } else {
+      error(line, where + ": match: is required (write `match: {}` to match every stream)");
+    }
+    std::optional<StreamClass> stream_class;
+    if (const Field* c = f->find("class")) {
+      for (const auto& [word, value] : kClasses) {
+        if (c->value.IsScalar() && c->value.Scalar() == word) {
+          stream_class = value;
+        }
+      }
+      if (!stream_class) {
+        error(c->line,
+              where + ": class: expected open, shared or closed, got " + describe(c->value));
+      }
+    } else {
+      error(line, where + ": class: is required (open, shared or closed)");
+    }
+    rule.stream_class = stream_class.value_or(StreamClass::Closed);
+
+    const Field* open_view = f->find("open_view");
+    const Field* grants = f->find("grants");
+    if (open_view) {
+      if (stream_class && *stream_class != StreamClass::Open) {
+        error(open_view->line, where +
+                                   ": open_view: only an open rule has an open view (this "
+                                   "rule is " +
+                                   std::string(to_string(*stream_class)) + ")");
+      } else if (auto view = read_view(*open_view, where + ": open_view")) {
+        rule.open_view = std::move(*view);
+      }
+    }
+    if (grants) {
+      if (stream_class && *stream_class != StreamClass::Shared) {
+        error(grants->line, where + ": grants: only a shared rule has grants (this rule is " +
+                                std::string(to_string(*stream_class)) + ")");
+      } else {
+        read_grants(*grants, where, rule.grants);
+      }
+    } else if (stream_class == StreamClass::Shared) {
+      error(line, where +
+                      ": a shared rule needs grants (who may see the streams, why, until "
+                      "when); without any it would be closed");
+    }
+    if (const Field* retention = f->find("retention")) {
+      if (auto value = read_duration(*retention, where + ": retention")) {
+        rule.retention = *value;
+      }
+    }
+    return true;
+  }
+
+  void read_match(const Field& field, const std::string& where, Match& match) {
+    auto f = fields(field.value, field.line, where + " match", kMatchKeys, kMatchRejected);
+    if (!f) {
+      return;
+    }
+    if (const Field* kind = f->find("kind")) {
+      if (auto list = read_list(*kind, where + ": match.kind", true)) {
+        for (auto& [value, line] : *list) {
+          if (!kinds_.contains(value)) {
+            error(line, where + ": match.kind: unknown kind '" + value +
+                            "' (known kinds: " + join(kinds_) + ")");
+          }
+          match.kinds.push_back(std::move(value));
+        }
+      }
+    }
+    if (const Field* sensor = f->find("sensor")) {
+      if (auto list = read_list(*sensor, where + ": match.sensor", true)) {
+        for (auto& [value, line] : *list) {
+          if (value.size() > kMaxGlobLength ||
+              !std::all_of(value.begin(), value.end(), is_sensor_glob_char)) {
+            error(line, where + ": match.sensor: '" + value +
+                            "' is not a sensor id glob (letters, digits, . _ : - and the "
+                            "wildcards * and ?)");
+          }
+          match.sensors.push_back(std::move(value));
+        }
+      }
+    }
+    if (const Field* zone = f->find("zone")) {
+      if (auto list = read_list(*zone, where + ": match.zone", true)) {
+        for (auto& [value, line] : *list) {
+          if (value.size() > kMaxGlobLength || std::any_of(value.begin(), value.end(), [](char c) {
+                return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+              })) {
+            error(line, where + ": match.zone: '" + value +
+                            "' is not a zone glob (printable text with the wildcards * and ?)");
+          }
+          match.zones.push_back(std::move(value));
+        }
+      }
+    }
+    if (const Field* tags = f->find("tags")) {
+      if (auto list = read_list(*tags, where + ": match.tags", true)) {
+        for (auto& [value, line] : *list) {
+          match.tags.push_back(std::move(value));
+        }
+      }
+    }
+    if (const Field* owner = f->find("owner")) {
+      if (auto list = read_list(*owner, where + ": match.owner", true)) {
+        for (auto& [value, line] : *list) {
+          match.owners.push_back(std::move(value));
+        }
+      }
+    }
+  }
+
+  void read_grants(const Field& field, const std::string& where, std::vector<Grant>& grants) {
+    if (!field.value.IsSequence()) {
+      error(field.line,
+            where + ": grants: expected a list of grants, got " + describe(field.value));
+      return;
+    }
+    if (field.value.size() == 0) {
+      error(field.line, where +
+                            ": grants: a shared rule needs at least one grant; without any "
+                            "it would be closed");
+      return;
+    }
+    std::size_t index = 0;
+    for (const auto& node : field.value) {
+      ++index;
+      Grant grant;
+      if (read_grant(node, where + ": grant " + std::to_string(index), grant)) {
+        grants.push_back(std::move(grant));
+      }
+    }
+  }
+
+  bool read_grant(const YAML::Node& node, const std::string& where, Grant& grant) {
+    grant.line = line_of(node);
+    auto f = fields(node, grant.line, where, kGrantKeys);
+    if (!f) {
+      return false;
+    }
+    const std::size_t errors_before = errors_;
+    if (const Field* profile = f->find("profile")) {
+      if (auto name = read_text(*profile, where + ": profile")) {
+        if (*name == kPublicProfile) {
+          error(profile->line, where +
+                                   ": profile: 'public' (anonymous callers) cannot hold a "
+                                   "grant; make the rule open to publish the data");
+        } else if (!profiles_.contains(*name)) {
+          error(profile->line, where + ": profile: unknown profile '" + *name +
+                                   "' (profiles in the configuration: " + join(profiles_) + ")");
+        }
+        grant.profile = *name;
+      }
+    } else {
+      error(grant.line, where + ": profile: is required");
+    }
+    for (auto [key, out] :
+         {std::pair{"purpose", &grant.purpose}, std::pair{"legal_basis", &grant.legal_basis}}) {
+      if (const Field* text = f->find(key)) {
+        if (auto value = read_text(*text, where + ": " + key)) {
+          *out = *value;
+        }
+      } else {
+        error(grant.line, where + ": " + key +
+                              ": is required (it is shown to the partner and "
+                              "kept in the audit trail)");
+      }
+    }
+    std::optional<core::TimestampMs> from;
+    if (const Field* field = f->find("from")) {
+      from = read_date(*field, where + ": from");
+    }
+    std::optional<core::TimestampMs> until;
+    if (const Field* field = f->find("until")) {
+      until = read_date(*field, where + ": until");
+      if (until) {
+        until = *until + kDayMs;  // through that day
+      }
+    } else {
+      error(grant.line, where +
+                            ": until: is required (a grant ends; write the agreement's end "
+                            "date as YYYY-MM-DD)");
+    }
+    if (from && until && *from >= *until) {
+      error(f->find("from")->line, where + ": from " + f->find("from")->value.Scalar() +
+                                       " is after until " + f->find("until")->value.Scalar() +
+                                       ": the grant would never be in force");
+    }
+    if (from) {
+      grant.from = *from;
+    }
+    if (until) {
+      grant.until = *until;
+    }
+    if (const Field* view = f->find("view")) {
+      if (auto value = read_view(*view, where + ": view")) {
+        grant.view = std::move(*value);
+      }
+    }
+    return errors_ == errors_before;
+  }
+
+  std::optional<View> read_view(const Field& field, const std::string& where) {
+    const std::size_t errors_before = errors_;
+    auto f = fields(field.value, field.line, where, kViewKeys);
+    if (!f) {
+      return std::nullopt;
+    }
+    View view;
+    if (const Field* drop = f->find("drop")) {
+      if (auto list = read_list(*drop, where + ".drop", false)) {
+        for (auto& [name, line] : *list) {
+          view.drop.insert(std::move(name));
+        }
+      }
+    }
+    if (const Field* drop = f->find("drop_metadata")) {
+      if (auto list = read_list(*drop, where + ".drop_metadata", false)) {
+        for (auto& [name, line] : *list) {
+          if (std::find(std::begin(kMetadataFields), std::end(kMetadataFields), name) ==
+              std::end(kMetadataFields)) {
+            error(line, where + ".drop_metadata: unknown metadata field '" + name +
+                            "' (known: " + join(kMetadataFields) + ")");
+            continue;
+          }
+          view.drop_metadata.insert(std::move(name));
+        }
+      }
+    }
+    if (const Field* drop = f->find("drop_location")) {
+      if (auto value = read_bool(*drop, where + ".drop_location")) {
+        view.drop_location = *value;
+      }
+    }
+    if (const Field* round = f->find("round_location")) {
+      view.round_location = read_decimals(*round, where + ".round_location");
+    }
+    if (const Field* snap = f->find("snap_location_m")) {
+      std::optional<double> metres;
+      if (is_plain_scalar(snap->value)) {
+        metres = to_number(snap->value.Scalar());
+      }
+      if (!metres) {
+        error(snap->line, where + ".snap_location_m: expected a cell size in metres, got " +
+                              describe(snap->value));
+      } else if (*metres <= 0 || *metres > kMaxCellMetres) {
+        error(snap->line, where + ".snap_location_m: " + snap->value.Scalar() +
+                              " is out of range (above 0, at most 100000 metres)");
+      } else {
+        view.snap_location_m = metres;
+      }
+    }
+    if (const Field* round = f->find("round_values")) {
+      read_round_values(*round, where + ".round_values", view.round_values);
+    }
+    if (view.drop_metadata.contains("location")) {
+      // A position hidden from metadata must not reappear in readings.
+      view.drop_location = true;
+    }
+    if (view.round_location && view.snap_location_m) {
+      error(field.line, where +
+                            ": round_location and snap_location_m exclude each other; "
+                            "choose one way to coarsen the location");
+    }
+    if (view.drop_location && (view.round_location || view.snap_location_m)) {
+      error(field.line, where +
+                            ": the location is dropped, so round_location or "
+                            "snap_location_m would have no effect; remove one of them");
+    }
+    if (errors_ != errors_before) {
+      return std::nullopt;
+    }
+    return view;
+  }
+
+  void read_round_values(const Field& field, const std::string& where,
+                         std::map<std::string, int, std::less<>>& out) {
+    if (field.value.IsNull()) {
+      return;
+    }
+    if (!field.value.IsMap()) {
+      error(field.line, where + ": expected a map of measurement (or \"*\") to decimals, got " +
+                            describe(field.value));
+      return;
+    }
+    for (const auto& entry : field.value) {
+      const int line = line_of(entry.first);
+      if (!entry.first.IsScalar() || entry.first.Scalar().empty()) {
+        error(line,
+              where + ": keys must be measurement names or \"*\", got " + describe(entry.first));
+        continue;
+      }
+      const std::string name = entry.first.Scalar();
+      if (out.contains(name)) {
+        error(line, where + ": duplicate key '" + name + "'");
+        continue;
+      }
+      if (auto decimals = read_decimals(Field{entry.second, line}, where + "." + name)) {
+        out.emplace(name, *decimals);
+      }
+    }
+  }
+
+  void warn_shadowed(const std::vector<Rule>& rules, const std::vector<bool>& rule_ok) {
+    for (std::size_t j = 0; j < rules.size(); ++j) {
+      if (!rule_ok[j]) {
+        continue;
+      }
+      for (std::size_t i = 0; i < j; ++i) {
+        if (rule_ok[i] && match_covers(rules[i].match, rules[j].match)) {
+          const std::string reason = rules[i].match.is_empty()
+                                         ? " has an empty match: it matches every stream"
+                                         : " comes first and matches every stream this one "
+                                           "matches";
+          warning(rules[j].line, "rule '" + rules[j].name + "' can never match: rule '" +
+                                     rules[i].name + "' (line " + std::to_string(rules[i].line) +
+                                     ")" + reason);
+          break;
+        }
+      }
+    }
+  }
+
+  const std::set<std::string, std::less<>>& profiles_;
+  const std::set<std::string, std::less<>>& kinds_;
+  std::vector<PolicyProblem> problems_;
+  std::size_t errors_ = 0;
+};
+
+}  // namespace
+
+CompileResult compile_policy(std::string_view yaml_text,
+                             const std::set<std::string, std::less<>>& profiles,
+                             const std::set<std::string, std::less<>>& kinds) {
+  Compiler compiler(profiles, kinds);
+  std::vector<Rule> rules;
+  try {
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
+    if (documents.size() > 1) {
+      compiler.error(line_of(documents[1]),
+                     "expected one YAML document, found " + std::to_string(documents.size()));
+    }
+    rules =
+        compiler.compile(documents.empty() ? YAML::Node(YAML::NodeType::Null) : documents.front());
+  } catch (const YAML::Exception& e) {
+    compiler.error(e.mark.is_null() ? 0 : e.mark.line + 1, "YAML syntax error: " + e.msg);
+  }
+  std::vector<PolicyProblem>& problems = compiler.problems();
+  std::stable_sort(problems.begin(), problems.end(),
+                   [](const PolicyProblem& a, const PolicyProblem& b) { return a.line < b.line; });
+  if (compiler.has_errors()) {
+    return tl::unexpected(std::move(problems));
+  }
+  auto policy = std::make_shared<Policy>();
+  policy->rules_ = std::move(rules);
+  policy->version_ = hex16(fnv1a64(yaml_text));
+  policy->warnings_ = std::move(problems);
+  return std::shared_ptr<const Policy>(std::move(policy));
+}
+
+}  // namespace databroker::policies
