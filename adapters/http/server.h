@@ -30,6 +30,7 @@
 #include "broker/ingest/ingest_sink.h"
 #include "broker/log/reading_log.h"
 #include "broker/registry/sensor_registry.h"
+#include "policies/engine.h"
 
 namespace databroker::http {
 
@@ -51,6 +52,11 @@ struct Services {
   // Prometheus text exposition of everything outside the HTTP module; the server appends its own
   // request metrics.
   std::function<std::string()> metrics;
+  // The policy in force; every read path asks it through visibility.h.
+  policies::PolicyEngine& policy;
+  // Reloads the policy from its file and installs it; returns the new version, or the problems
+  // (InvalidArgument with one FieldError per problem) while the old version stays in force.
+  std::function<core::Result<std::string>()> reload_policy;
   // Where reads of shared data and admin actions are recorded; null records nothing (tests).
   access::AuditTrail* audit = nullptr;
 };

@@ -15,6 +15,7 @@
 #include "adapters/http/problem.h"
 #include "adapters/http/visibility.h"
 #include "broker/core/time.h"
+#include "policies/view.h"
 
 namespace databroker::http {
 
@@ -38,82 +39,148 @@ Json location_json(const std::optional<core::Location>& location) {
   return out;
 }
 
-Json stream_json(const registry::StreamState& state, const core::KindCatalog& kinds) {
+// Stream metadata through the caller's view: withheld fields are absent, dropped measurements are
+// not even named, the location is coarsened like the readings' (view == nullptr: raw).
+Json stream_json(const registry::StreamState& state, const StreamView& stream,
+                 const core::KindCatalog& kinds) {
   const registry::SensorInfo& sensor = state.sensor;
+  const policies::View* view = stream.access.view;
+  const auto shows = [&](std::string_view field) {
+    return view == nullptr || !view->drops_metadata(field);
+  };
   Json measurements = Json::array();
   if (const core::SensorKind* kind = kinds.find(sensor.kind)) {
     for (const core::MeasurementSpec& spec : kind->measurements) {
+      if (view != nullptr && view->drops_measurement(spec.name)) continue;
       measurements.push_back(
           {{"name", spec.name}, {"unit", spec.unit}, {"type", core::to_string(spec.type)}});
     }
   }
-  return {
+  // A declared location wins; a mobile or undeclared sensor is where it last reported.
+  std::optional<core::Location> location = sensor.location ? sensor.location
+                                           : state.latest  ? state.latest->location
+                                                           : std::nullopt;
+  if (view != nullptr) location = policies::view_location(location, *view);
+  Json out = {
       {"id", sensor.id},
       {"kind", sensor.kind},
-      {"name", sensor.name},
-      {"zone", sensor.zone},
-      {"tags", sensor.tags},
-      {"owner", sensor.owner},
-      {"steward", sensor.steward},
-      // A declared location wins; a mobile or undeclared sensor is where it last reported.
-      {"location", location_json(sensor.location ? sensor.location
-                                 : state.latest  ? state.latest->location
-                                                 : std::nullopt)},
+      {"class", policies::to_string(stream.decision.stream_class)},
+      {"location", location_json(location)},
       {"last_reading_at", state.latest ? Json(core::format_rfc3339(state.latest->ts)) : nullptr},
       {"measurements", std::move(measurements)},
-      {"class", stream_class(sensor)},
   };
+  if (shows("name")) out["name"] = sensor.name;
+  if (shows("zone")) out["zone"] = sensor.zone;
+  if (shows("tags")) out["tags"] = sensor.tags;
+  if (shows("owner")) out["owner"] = sensor.owner;
+  if (shows("steward")) out["steward"] = sensor.steward;
+  if (const policies::Grant* grant = stream.access.grant) {
+    // A partner sees under which agreement it receives the data.
+    out["grant"] = {{"purpose", grant->purpose},
+                    {"legal_basis", grant->legal_basis},
+                    {"until", core::format_rfc3339(grant->until)}};
+  }
+  return out;
 }
+
+// One request's view of the policy: a single snapshot and a single `now`, so that a reload or a
+// grant expiring mid-request cannot mix two answers.
+struct RequestPolicy {
+  std::shared_ptr<const policies::PolicySnapshot> snapshot;
+  core::TimestampMs now;
+
+  RequestPolicy(const HandlerContext& context)
+      : snapshot(context.services.policy.snapshot()), now(context.services.clock.now_ms()) {}
+
+  StreamView view(const access::Identity& identity, const registry::SensorInfo& sensor) const {
+    return stream_view(*snapshot, identity, sensor, now);
+  }
+};
+
+struct VisibleStream {
+  registry::StreamState state;
+  StreamView view;
+};
 
 // The stream if it exists and the caller may see it.
-std::optional<registry::StreamState> visible_stream(const HandlerContext& context,
-                                                    const access::Identity& identity,
-                                                    std::string_view id) {
+std::optional<VisibleStream> visible_stream(const HandlerContext& context,
+                                            const RequestPolicy& policy,
+                                            const access::Identity& identity, std::string_view id) {
   if (!core::is_valid_sensor_id(id)) return std::nullopt;
   auto state = context.services.registry.stream(id);
-  if (!state || !can_read_stream(identity, state->sensor)) return std::nullopt;
-  return state;
+  if (!state) return std::nullopt;
+  StreamView view = policy.view(identity, state->sensor);
+  if (!view.visible()) return std::nullopt;
+  return VisibleStream{std::move(*state), view};
 }
 
-void append_readings(std::string& out, const std::vector<core::Reading>& readings) {
-  out += '[';
-  for (std::size_t i = 0; i < readings.size(); ++i) {
-    if (i > 0) out += ',';
-    codecs::append_reading_json(out, readings[i]);
+void append_reading(std::string& out, const core::Reading& reading, const policies::View* view) {
+  if (view == nullptr || view->is_identity()) {
+    codecs::append_reading_json(out, reading);
+  } else {
+    codecs::append_reading_json(out, policies::apply_view(reading, *view));
   }
-  out += ']';
+}
+
+// Every read of shared data leaves an audit record: who, which route, which streams, how much.
+void audit_read(const HandlerContext& context, const HttpRequest& request, std::string route,
+                std::vector<std::string> streams, std::uint64_t readings) {
+  if (context.services.audit == nullptr || streams.empty()) return;
+  access::AuditRecord record;
+  record.kind = "read";
+  record.key_id = request.identity.key_id;
+  record.profile = request.identity.profile ? request.identity.profile->name : "";
+  record.action = std::move(route);
+  record.streams = std::move(streams);
+  record.readings = readings;
+  (void)context.services.audit->record(std::move(record));  // a drop is counted by the trail
 }
 
 void list_streams(const HandlerContext& context, const HttpRequest& request, Respond respond) {
+  const RequestPolicy policy(context);
   Json streams = Json::array();
+  std::vector<std::string> granted;
   for (const registry::StreamState& state : context.services.registry.streams()) {
-    if (can_read_stream(request.identity, state.sensor)) {
-      streams.push_back(stream_json(state, context.services.kinds));
-    }
+    const StreamView view = policy.view(request.identity, state.sensor);
+    if (!view.visible()) continue;
+    if (view.is_granted()) granted.push_back(state.sensor.id);
+    streams.push_back(stream_json(state, view, context.services.kinds));
   }
+  audit_read(context, request, "GET /v1/streams", std::move(granted), 0);
   respond(json_response(200, to_json_text({{"streams", std::move(streams)}})));
 }
 
 void get_stream(const HandlerContext& context, const HttpRequest& request, Respond respond) {
-  const auto state = visible_stream(context, request.identity, request.param("id"));
-  if (!state) return respond(stream_not_found());
-  respond(json_response(200, to_json_text(stream_json(*state, context.services.kinds))));
+  const RequestPolicy policy(context);
+  const auto stream = visible_stream(context, policy, request.identity, request.param("id"));
+  if (!stream) return respond(stream_not_found());
+  if (stream->view.is_granted()) {
+    audit_read(context, request, "GET /v1/streams/{id}", {stream->state.sensor.id}, 0);
+  }
+  respond(json_response(
+      200, to_json_text(stream_json(stream->state, stream->view, context.services.kinds))));
 }
 
 void get_latest(const HandlerContext& context, const HttpRequest& request, Respond respond) {
-  const auto state = visible_stream(context, request.identity, request.param("id"));
-  if (!state) return respond(stream_not_found());
-  if (!state->latest) {
+  const RequestPolicy policy(context);
+  const auto stream = visible_stream(context, policy, request.identity, request.param("id"));
+  if (!stream) return respond(stream_not_found());
+  if (!stream->state.latest) {
     return respond(problem_response(404, "no_readings", "the stream has no readings yet"));
   }
   std::string body;
-  codecs::append_reading_json(body, *state->latest);
+  append_reading(body, *stream->state.latest, stream->view.access.view);
+  if (stream->view.is_granted()) {
+    audit_read(context, request, "GET /v1/streams/{id}/latest", {stream->state.sensor.id}, 1);
+  }
   respond(json_response(200, std::move(body)));
 }
 
 void get_history(const HandlerContext& context, const HttpRequest& request, Respond respond) {
+  const RequestPolicy policy(context);
   const std::string_view id = request.param("id");
-  if (!visible_stream(context, request.identity, id)) return respond(stream_not_found());
+  const auto stream = visible_stream(context, policy, request.identity, id);
+  if (!stream) return respond(stream_not_found());
 
   std::vector<core::FieldError> errors;
   log::StreamQuery query;
@@ -142,9 +209,12 @@ void get_history(const HandlerContext& context, const HttpRequest& request, Resp
   auto page = context.services.log.read_stream(query);
   if (!page) return respond(problem_response(page.error()));
 
-  std::string body = "{\"readings\":";
-  append_readings(body, page->readings);
-  body += ",\"next_cursor\":";
+  std::string body = "{\"readings\":[";
+  for (std::size_t i = 0; i < page->readings.size(); ++i) {
+    if (i > 0) body += ',';
+    append_reading(body, page->readings[i], stream->view.access.view);
+  }
+  body += "],\"next_cursor\":";
   if (page->more && !page->readings.empty()) {
     const core::Reading& last = page->readings.back();
     body += '"' + encode_cursor(id, {last.ts, last.seq}) + '"';
@@ -152,6 +222,10 @@ void get_history(const HandlerContext& context, const HttpRequest& request, Resp
     body += "null";
   }
   body += '}';
+  if (stream->view.is_granted()) {
+    audit_read(context, request, "GET /v1/streams/{id}/readings", {std::string(id)},
+               page->readings.size());
+  }
   respond(json_response(200, std::move(body)));
 }
 
@@ -173,19 +247,25 @@ void get_feed(const HandlerContext& context, const HttpRequest& request, Respond
                                  context.config.max_page_limit, errors);
   if (!errors.empty()) return respond(invalid_parameters(std::move(errors)));
 
-  // One registry lookup per distinct sensor in the scanned range, not per reading.
-  std::map<std::string, bool, std::less<>> visible;
-  const auto keep = [&](const core::Reading& reading) {
-    if (kind && reading.kind != *kind) return false;
-    auto it = visible.find(reading.sensor_id);
-    if (it == visible.end()) {
-      const auto sensor = context.services.registry.find(reading.sensor_id);
-      it = visible
-               .emplace(reading.sensor_id,
-                        sensor.has_value() && can_read_stream(request.identity, *sensor))
-               .first;
+  // One registry lookup and one policy decision per distinct sensor in the scanned range, not
+  // per reading. A reading of a sensor the registry does not know is never shown.
+  const RequestPolicy policy(context);
+  std::map<std::string, std::optional<StreamView>, std::less<>> views;
+  const auto view_of = [&](const std::string& sensor_id) -> const std::optional<StreamView>& {
+    auto it = views.find(sensor_id);
+    if (it == views.end()) {
+      std::optional<StreamView> view;
+      if (const auto sensor = context.services.registry.find(sensor_id)) {
+        view = policy.view(request.identity, *sensor);
+      }
+      it = views.emplace(sensor_id, view).first;
     }
     return it->second;
+  };
+  const auto keep = [&](const core::Reading& reading) {
+    if (kind && reading.kind != *kind) return false;
+    const auto& view = view_of(reading.sensor_id);
+    return view.has_value() && view->visible();
   };
   // A caller that sees little must not make one request scan the whole log: past the budget the
   // page comes back short and `next_after_seq` lets the client continue.
@@ -193,9 +273,25 @@ void get_feed(const HandlerContext& context, const HttpRequest& request, Respond
   auto page = context.services.log.read_since(after_seq, *limit, keep, scan_budget);
   if (!page) return respond(problem_response(page.error()));
 
-  std::string body = "{\"readings\":";
-  append_readings(body, page->readings);
-  body += ",\"next_after_seq\":" + std::to_string(std::max(after_seq, page->last_scanned)) + '}';
+  std::string body = "{\"readings\":[";
+  std::map<std::string, std::uint64_t, std::less<>> granted;  // stream → readings served
+  for (std::size_t i = 0; i < page->readings.size(); ++i) {
+    const core::Reading& reading = page->readings[i];
+    const StreamView& view = *view_of(reading.sensor_id);
+    if (i > 0) body += ',';
+    append_reading(body, reading, view.access.view);
+    if (view.is_granted()) ++granted[reading.sensor_id];
+  }
+  body += "],\"next_after_seq\":" + std::to_string(std::max(after_seq, page->last_scanned)) + '}';
+  if (!granted.empty()) {
+    std::vector<std::string> streams;
+    std::uint64_t readings = 0;
+    for (const auto& [id, count] : granted) {
+      streams.push_back(id);
+      readings += count;
+    }
+    audit_read(context, request, "GET /v1/readings", std::move(streams), readings);
+  }
   respond(json_response(200, std::move(body)));
 }
 

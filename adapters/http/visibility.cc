@@ -2,13 +2,21 @@
 
 namespace databroker::http {
 
-bool can_read_stream(const access::Identity& identity, const registry::SensorInfo& /*sensor*/) {
-  return identity.profile != nullptr && identity.profile->internal;
+policies::StreamFacts facts_of(const registry::SensorInfo& sensor) {
+  return {sensor.id, sensor.kind, sensor.zone, sensor.tags, sensor.owner};
 }
 
-std::string_view stream_class(const registry::SensorInfo& /*sensor*/) {
-  // No policy engine yet: no matching rule means closed (brief §2).
-  return "closed";
+policies::Caller caller_of(const access::Identity& identity) {
+  if (identity.profile == nullptr) return {access::kPublicProfile, false};
+  return {identity.profile->name, identity.profile->internal};
+}
+
+StreamView stream_view(const policies::PolicySnapshot& policy, const access::Identity& identity,
+                       const registry::SensorInfo& sensor, core::TimestampMs now) {
+  StreamView out;
+  out.decision = policy.decide(facts_of(sensor));
+  out.access = policy.policy().access(out.decision, caller_of(identity), now);
+  return out;
 }
 
 }  // namespace databroker::http

@@ -3,8 +3,10 @@
 #include <signal.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "adapters/http/server.h"
@@ -18,12 +20,15 @@
 #include "broker/server/metrics.h"
 #include "broker/server/paths.h"
 #include "broker/server/version.h"
+#include "policies/engine.h"
+#include "policies/policy_file.h"
 
 namespace databroker::server {
 
 namespace {
 
 constexpr int kExitStartFailure = 1;
+constexpr int kExitConfig = 2;
 constexpr auto kRetentionInterval = std::chrono::seconds(60);
 
 int start_failure(std::string_view what, const core::Error& error) {
@@ -71,6 +76,56 @@ class RetentionWorker {
   std::thread thread_;
 };
 
+// Loads the policy file and installs it. On problems the version in force stays, every problem is
+// logged, and the error lists them (for the reload endpoint's answer).
+class PolicyLoader {
+ public:
+  PolicyLoader(std::string path, const access::ProfileSet& profiles, const core::KindCatalog& kinds,
+               policies::PolicyEngine& engine, const core::Clock& clock)
+      : path_(std::move(path)), engine_(engine), clock_(clock) {
+    for (const auto& profile : profiles.all()) profiles_.insert(profile.name);
+    for (const auto& kind : kinds.names()) kinds_.insert(kind);
+  }
+
+  core::Result<std::string> reload() {
+    std::lock_guard lock(mutex_);  // two reloads at once would race to install
+    if (path_.empty()) {
+      return core::fail(core::ErrorCode::InvalidArgument,
+                        "no policy_file is configured; every stream stays closed");
+    }
+    auto compiled = policies::load_policy_file(path_, profiles_, kinds_);
+    if (!compiled) {
+      std::vector<core::FieldError> details;
+      for (const auto& problem : compiled.error()) {
+        core::log_error("policy", problem.to_string(path_));
+        details.push_back({path_ + ":" + std::to_string(problem.line),
+                           problem.is_warning ? "policy_warning" : "policy_error",
+                           problem.message});
+      }
+      return core::fail(core::ErrorCode::InvalidArgument,
+                        std::to_string(details.size()) + " problems in " + path_ + "; version " +
+                            engine_.snapshot()->version() + " stays in force",
+                        std::move(details));
+    }
+    for (const auto& warning : (*compiled)->warnings()) {
+      core::log_warn("policy", warning.to_string(path_));
+    }
+    auto installed = engine_.install(*compiled, clock_.now_ms());
+    core::log_info("policy", "version " + installed->version() + " in force (" +
+                                 std::to_string((*compiled)->rules().size()) + " rules from " +
+                                 path_ + ")");
+    return installed->version();
+  }
+
+ private:
+  const std::string path_;
+  policies::PolicyEngine& engine_;
+  const core::Clock& clock_;
+  std::set<std::string, std::less<>> profiles_;
+  std::set<std::string, std::less<>> kinds_;
+  std::mutex mutex_;  // serialises reloads
+};
+
 }  // namespace
 
 int run_server(const config::Config& config) {
@@ -116,6 +171,21 @@ int run_server(const config::Config& config) {
     return start_failure("cannot rebuild the latest-reading cache", status.error());
   }
 
+  // The policy is checked before anything listens: a broken document at start is a
+  // configuration problem (exit status 2), at reload it leaves the version in force.
+  policies::PolicyEngine policy_engine;
+  PolicyLoader policy_loader(config.policy_file, *profiles, kinds, policy_engine, clock);
+  if (!config.policy_file.empty()) {
+    if (auto loaded = policy_loader.reload(); !loaded) {
+      for (const auto& problem : loaded.error().details) {
+        std::fprintf(stderr, "%s: %s\n", problem.field.c_str(), problem.detail.c_str());
+      }
+      return kExitConfig;
+    }
+  } else {
+    core::log_warn("policy", "no policy_file configured: only internal profiles read anything");
+  }
+
   auto keys = access::KeyStore::open(key_file_path(config), clock);
   if (!keys) return start_failure("cannot open the key store", keys.error());
 
@@ -148,6 +218,8 @@ int run_server(const config::Config& config) {
             return render_metrics({pipeline, reading_log, **registry, mqtt_ingest.get(), &audit,
                                    config.storage.queue_capacity_readings});
           },
+      .policy = policy_engine,
+      .reload_policy = [&] { return policy_loader.reload(); },
       .audit = &audit,
   };
   http::HttpServer http_server(config.http, services);
@@ -172,7 +244,8 @@ int run_server(const config::Config& config) {
     int signal = 0;
     if (sigwait(&signals, &signal) != 0) continue;
     if (signal == SIGHUP) {
-      core::log_info("server", "SIGHUP: nothing to reload yet (the policy engine reloads here)");
+      core::log_info("server", "SIGHUP: reloading the policy");
+      (void)policy_loader.reload();  // problems are logged; the version in force stays
       continue;
     }
     core::log_info("server",

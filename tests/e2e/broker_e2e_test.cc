@@ -173,10 +173,17 @@ TEST_CASE("the broker ingests over HTTP and MQTT and serves the readings to the 
   CHECK(std::find(ids.begin(), ids.end(), "gent-aq-001") != ids.end());
   CHECK(std::find(ids.begin(), ids.end(), "gent-noise-7") != ids.end());
 
-  // Closed by default: anonymous callers and keys without the internal right see nothing.
-  CHECK(client.get("/v1/streams/gent-aq-001").status == 404);
-  CHECK(client.get("/v1/streams/gent-aq-001", bearer(gateway)).status == 404);
-  CHECK(json::parse(client.get("/v1/streams").body)["streams"].empty());
+  // The example policy: air quality is open data through its open view; bins are not.
+  auto open = client.get("/v1/streams/gent-aq-001/latest");
+  REQUIRE(open.status == 200);
+  CHECK(json::parse(open.body)["location"]["lat"] == 51.054);  // rounded to 4 decimals
+  REQUIRE(client
+              .post("/v1/sensors/waste_bin/gent-bin-vrijdagmarkt-03/readings",
+                    R"({"values":{"fill_level":70}})", bearer(gateway))
+              .status == 202);
+  CHECK(client.get("/v1/streams/gent-bin-vrijdagmarkt-03").status == 404);
+  CHECK(client.get("/v1/streams/gent-bin-vrijdagmarkt-03", bearer(gateway)).status == 404);
+  CHECK(client.get("/v1/streams/gent-bin-vrijdagmarkt-03", bearer(dashboard)).status == 200);
 
   // A key revoked from the command line while the server runs is refused from the next request.
   auto [list_code, listing] = broker.cli({"keys", "list"});
@@ -204,8 +211,10 @@ TEST_CASE("every reading acknowledged with 202 survives SIGKILL with the same se
       // The example's sensors file is relative to the config: copy both.
       std::string config_path = config_dir.file("databroker.yaml");
       write_file(config_path, config_text);
-      write_file(config_dir.file("sensors.example.yaml"),
-                 read_file(std::string(DATABROKER_SOURCE_DIR) + "/deploy/sensors.example.yaml"));
+      for (const char* beside : {"sensors.example.yaml", "policy.example.yaml"}) {
+        write_file(config_dir.file(beside),
+                   read_file(std::string(DATABROKER_SOURCE_DIR) + "/deploy/" + beside));
+      }
 
       Broker broker(mosquitto, config_path);
       const std::string gateway = broker.create_key("sensor-gateway");

@@ -39,7 +39,7 @@ echo "machine: $(nproc) cores, $(uname -r); $(date -u +%Y-%m-%dT%H:%MZ)"
 for durability in sync buffered; do
   http_port=$(free_port)
   sed "s/durability: sync/durability: $durability/" "$root/deploy/databroker.example.yaml" >"$work/databroker.yaml"
-  cp "$root/deploy/sensors.example.yaml" "$work/"
+  cp "$root/deploy/sensors.example.yaml" "$root/deploy/policy.example.yaml" "$work/"
   export DATABROKER_DATA_DIR="$work/data-$durability" DATABROKER_HTTP_LISTEN="127.0.0.1:$http_port" \
          DATABROKER_MQTT_URI="tcp://127.0.0.1:$mqtt_port"
   key=$("$bin" keys create --profile sensor-gateway --config "$work/databroker.yaml" 2>/dev/null)

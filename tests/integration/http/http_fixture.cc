@@ -1,6 +1,7 @@
 #include "tests/integration/http/http_fixture.h"
 
 #include <catch2/catch.hpp>
+#include <set>
 
 namespace databroker::testing {
 
@@ -36,6 +37,11 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
   pipeline = std::make_unique<ingest::IngestPipeline>(*validator, storage->log(), *registry, clock,
                                                       ingest::PipelineOptions{});
   audit = std::make_unique<access::AuditTrail>(storage->audit(), clock);
+  policy_yaml = options.policy_yaml;
+  if (!policy_yaml.empty()) {
+    auto loaded = reload_policy();
+    if (!loaded) FAIL("policy: " << loaded.error().message);
+  }
   admin_key = make_key("ops");
   ingest_key = make_key("lorawan-gateway");
   internal_key = make_key("city-dashboard");
@@ -57,6 +63,8 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
           },
       .metrics = options.metrics ? options.metrics
                                  : [] { return std::string("databroker_test_metric 1\n"); },
+      .policy = policy,
+      .reload_policy = [this] { return reload_policy(); },
       .audit = audit.get(),
   };
   server = std::make_unique<http::HttpServer>(options.http, services);
@@ -67,6 +75,23 @@ HttpFixture::~HttpFixture() {
   if (server) server->stop();
   pipeline->stop();
   audit->stop();
+}
+
+core::Result<std::string> HttpFixture::reload_policy() {
+  std::set<std::string, std::less<>> profile_names;
+  for (const auto& p : profiles.all()) profile_names.insert(p.name);
+  std::set<std::string, std::less<>> kind_names;
+  for (const auto& k : kinds.names()) kind_names.insert(k);
+  auto compiled = policies::compile_policy(policy_yaml, profile_names, kind_names);
+  if (!compiled) {
+    std::vector<core::FieldError> details;
+    for (const auto& p : compiled.error()) {
+      details.push_back({"policy:" + std::to_string(p.line), "policy_error", p.message});
+    }
+    return core::fail(core::ErrorCode::InvalidArgument, "the policy has problems",
+                      std::move(details));
+  }
+  return policy.install(*compiled, clock.now_ms())->version();
 }
 
 std::string HttpFixture::make_key(const std::string& profile) {

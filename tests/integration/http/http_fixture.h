@@ -18,6 +18,7 @@
 #include "broker/ingest/validation.h"
 #include "broker/log/reading_log.h"
 #include "broker/registry/sensor_registry.h"
+#include "policies/engine.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_ingest_sink.h"
 #include "tests/support/http_client.h"
@@ -40,6 +41,8 @@ struct HttpFixtureOptions {
   ingest::IngestSink* ingest_sink = nullptr;
   // When set, replaces Services::metrics.
   std::function<std::string()> metrics;
+  // The policy in force at start (YAML); empty: no policy, every stream closed.
+  std::string policy_yaml;
 };
 
 class HttpFixture {
@@ -51,6 +54,8 @@ class HttpFixture {
   HttpClient client() const { return HttpClient(port()); }
   // A key for `profile`, made through the key store directly.
   std::string make_key(const std::string& profile);
+  // Compiles `policy_yaml` and installs it, as the server's reload does.
+  core::Result<std::string> reload_policy();
 
   TempDir dir;
   FakeClock clock;
@@ -62,6 +67,9 @@ class HttpFixture {
   std::unique_ptr<ingest::Validator> validator;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
   std::unique_ptr<access::AuditTrail> audit;
+  policies::PolicyEngine policy;
+  // What POST /v1/admin/policy/reload compiles; a test edits it, then reloads.
+  std::string policy_yaml;
   FakeIngestSink fake_sink;
   std::atomic<bool> log_open{true};
   std::atomic<bool> mqtt_connected{true};
