@@ -1,8 +1,11 @@
 #include "broker/server/cli.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "broker/server/app.h"
 #include "broker/server/paths.h"
 #include "broker/server/version.h"
+#include "policies/policy_file.h"
 
 namespace databroker::server {
 
@@ -28,6 +32,7 @@ usage: databroker <command> [options]
 commands:
   serve     run the broker (HTTP and MQTT ingest, REST reads)
   keys      create, list and revoke API keys
+  policy    check a policy file, explain a decision
   version   print the version
 
 Run `databroker <command> --help` for a command's options.
@@ -60,6 +65,19 @@ The keys live in <data_dir>/keys.json, shared with a running broker. The first a
 with `databroker keys create --profile ops` (any profile with the admin right).
 )";
 
+constexpr std::string_view kPolicyHelp = R"(usage: databroker policy <check|explain> [options]
+
+  policy check FILE [--config FILE]
+      validates a policy document against the profiles and kinds of the configuration; prints
+      every problem as file:line; exit status 1 when there are errors (warnings alone: 0)
+  policy explain --stream S --profile P [--at TIME] [--policy FILE] [--config FILE]
+                 [--kind K --zone Z --tags a,b --owner O]
+      says which rule decides stream S, its class, whether profile P sees it (at TIME, default
+      now) and through which view, and why earlier rules did not match. The stream's facts come
+      from the sensors file; for an undeclared sensor give them with --kind, --zone, --tags and
+      --owner. The policy is the configuration's policy_file unless --policy names another.
+)";
+
 constexpr std::string_view kVersionHelp = R"(usage: databroker version
 
 Prints the version of this databroker build.
@@ -67,12 +85,20 @@ Prints the version of this databroker build.
 
 struct Args {
   std::vector<std::string> positional;
-  std::optional<std::string> config;
-  std::optional<std::string> profile;
-  std::optional<std::string> label;
-  std::optional<std::string> log_format;
+  std::map<std::string, std::string, std::less<>> options;  // --name value
   bool help = false;
+
+  std::optional<std::string> option(std::string_view name) const {
+    auto it = options.find(name);
+    if (it == options.end()) return std::nullopt;
+    return it->second;
+  }
 };
+
+// The options each command accepts; anything else is a usage error.
+constexpr std::string_view kKnownOptions[] = {"config", "profile", "label", "log-format",
+                                              "stream", "kind",    "zone",  "tags",
+                                              "owner",  "at",      "policy"};
 
 // Parses `--name value` and `--name=value` options; anything unknown is a usage error.
 std::optional<Args> parse_args(int argc, char** argv, int first, std::string& error) {
@@ -99,18 +125,12 @@ std::optional<Args> parse_args(int argc, char** argv, int first, std::string& er
       error = "option --" + name + " needs a value";
       return std::nullopt;
     }
-    if (name == "config")
-      args.config = value;
-    else if (name == "profile")
-      args.profile = value;
-    else if (name == "label")
-      args.label = value;
-    else if (name == "log-format")
-      args.log_format = value;
-    else {
+    if (std::find(std::begin(kKnownOptions), std::end(kKnownOptions), name) ==
+        std::end(kKnownOptions)) {
       error = "unknown option --" + name;
       return std::nullopt;
     }
+    args.options[name] = *value;
   }
   return args;
 }
@@ -123,8 +143,8 @@ int usage_error(const std::string& message, std::string_view help) {
 
 std::optional<config::Config> load(const Args& args, int& exit_code) {
   auto env = config::process_environment();
-  std::string path =
-      args.config ? *args.config : env("DATABROKER_CONFIG").value_or("databroker.yaml");
+  std::string path = args.option("config") ? *args.option("config")
+                                           : env("DATABROKER_CONFIG").value_or("databroker.yaml");
   auto loaded = config::load_config(path, env);
   if (!loaded) {
     for (const auto& problem : loaded.error()) {
@@ -169,18 +189,19 @@ int run_keys(const Args& args) {
   if (action == "create") {
     if (args.positional.size() != 1)
       return usage_error("keys create takes no arguments", kKeysHelp);
-    if (!args.profile) return usage_error("keys create needs --profile", kKeysHelp);
+    const auto profile = args.option("profile");
+    if (!profile) return usage_error("keys create needs --profile", kKeysHelp);
     auto profiles = access::ProfileSet::make(config->profiles);
     if (!profiles) {
       std::fprintf(stderr, "databroker: %s\n", profiles.error().message.c_str());
       return kExitConfig;
     }
-    if (!profiles->find(*args.profile) || *args.profile == access::kPublicProfile) {
-      std::fprintf(stderr, "databroker: no profile '%s' with keys in %s\n", args.profile->c_str(),
+    if (!profiles->find(*profile) || *profile == access::kPublicProfile) {
+      std::fprintf(stderr, "databroker: no profile '%s' with keys in %s\n", profile->c_str(),
                    config->source.c_str());
       return 1;
     }
-    auto created = (*store)->create(*args.profile, args.label.value_or(""));
+    auto created = (*store)->create(*profile, args.option("label").value_or(""));
     if (!created) {
       std::fprintf(stderr, "databroker: %s\n", created.error().message.c_str());
       return 1;
@@ -219,6 +240,138 @@ int run_keys(const Args& args) {
   return usage_error("unknown keys subcommand '" + action + "'", kKeysHelp);
 }
 
+std::set<std::string, std::less<>> profile_names(const config::Config& config) {
+  std::set<std::string, std::less<>> out{std::string(access::kPublicProfile)};
+  for (const auto& profile : config.profiles) out.insert(profile.name);
+  return out;
+}
+
+std::set<std::string, std::less<>> kind_names(const config::Config& config) {
+  core::KindCatalog kinds = core::KindCatalog::with_builtins();
+  for (const auto& kind : config.extra_kinds) (void)kinds.add(kind);  // checked by the loader
+  std::set<std::string, std::less<>> out;
+  for (const auto& name : kinds.names()) out.insert(name);
+  return out;
+}
+
+// Prints problems as file:line; returns the number of errors (warnings do not count).
+std::size_t print_problems(const std::string& file,
+                           const std::vector<policies::PolicyProblem>& problems) {
+  std::size_t errors = 0;
+  for (const auto& problem : problems) {
+    std::fprintf(stderr, "%s\n", problem.to_string(file).c_str());
+    if (!problem.is_warning) ++errors;
+  }
+  return errors;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+int run_policy(const Args& args) {
+  if (args.help) {
+    std::fputs(std::string(kPolicyHelp).c_str(), stdout);
+    return 0;
+  }
+  if (args.positional.empty()) return usage_error("policy needs a subcommand", kPolicyHelp);
+  const std::string& action = args.positional[0];
+  int exit_code = 0;
+  auto config = load(args, exit_code);
+  if (!config) return exit_code;
+  const auto profiles = profile_names(*config);
+  const auto kinds = kind_names(*config);
+
+  if (action == "check") {
+    if (args.positional.size() != 2) return usage_error("policy check needs one FILE", kPolicyHelp);
+    const std::string& file = args.positional[1];
+    auto compiled = policies::load_policy_file(file, profiles, kinds);
+    if (!compiled) {
+      const std::size_t errors = print_problems(file, compiled.error());
+      std::fprintf(stderr, "%s: %zu error%s; the policy would be refused\n", file.c_str(), errors,
+                   errors == 1 ? "" : "s");
+      return 1;
+    }
+    print_problems(file, (*compiled)->warnings());
+    std::printf("%s: valid, %zu rules, version %s, %zu warning%s\n", file.c_str(),
+                (*compiled)->rules().size(), (*compiled)->version().c_str(),
+                (*compiled)->warnings().size(), (*compiled)->warnings().size() == 1 ? "" : "s");
+    return 0;
+  }
+  if (action == "explain") {
+    const auto stream = args.option("stream");
+    const auto profile_name = args.option("profile");
+    if (!stream || !profile_name) {
+      return usage_error("policy explain needs --stream and --profile", kPolicyHelp);
+    }
+    const access::Profile* profile = nullptr;
+    for (const auto& p : config->profiles) {
+      if (p.name == *profile_name) profile = &p;
+    }
+    if (!profile && *profile_name != access::kPublicProfile) {
+      std::fprintf(stderr, "databroker: no profile '%s' in %s\n", profile_name->c_str(),
+                   config->source.c_str());
+      return 1;
+    }
+    const std::string file = args.option("policy").value_or(config->policy_file);
+    if (file.empty()) {
+      std::fprintf(stderr, "databroker: no policy_file in %s and no --policy\n",
+                   config->source.c_str());
+      return 1;
+    }
+    auto compiled = policies::load_policy_file(file, profiles, kinds);
+    if (!compiled) {
+      print_problems(file, compiled.error());
+      return 1;
+    }
+    policies::StreamFacts facts;
+    facts.id = *stream;
+    bool declared = false;
+    for (const auto& sensor : config->sensors) {
+      if (sensor.id == *stream) {
+        facts = {sensor.id, sensor.kind, sensor.zone, sensor.tags, sensor.owner};
+        declared = true;
+      }
+    }
+    if (auto kind = args.option("kind")) facts.kind = *kind;
+    if (auto zone = args.option("zone")) facts.zone = *zone;
+    if (auto tags = args.option("tags")) facts.tags = split_list(*tags);
+    if (auto owner = args.option("owner")) facts.owner = *owner;
+    if (!declared && facts.kind.empty()) {
+      std::fprintf(stderr,
+                   "databroker: stream '%s' is not in the sensors file; give at least --kind\n",
+                   stream->c_str());
+      return 1;
+    }
+    core::TimestampMs at = core::SystemClock{}.now_ms();
+    if (auto text = args.option("at")) {
+      auto parsed = core::parse_rfc3339(*text);
+      if (!parsed) return usage_error("--at takes an RFC 3339 time", kPolicyHelp);
+      at = *parsed;
+    }
+    const policies::Caller caller{*profile_name, profile != nullptr && profile->internal};
+    const auto explanation = policies::explain(**compiled, facts, caller, at);
+    std::printf("stream %s (kind %s, zone '%s', owner '%s'), profile %s, at %s\n", facts.id.c_str(),
+                facts.kind.c_str(), facts.zone.c_str(), facts.owner.c_str(), profile_name->c_str(),
+                core::format_rfc3339(at).c_str());
+    std::printf("policy %s version %s\n", file.c_str(), (*compiled)->version().c_str());
+    for (const auto& step : explanation.steps) std::printf("  - %s\n", step.c_str());
+    std::printf("class: %s\n",
+                std::string(policies::to_string(explanation.decision.stream_class)).c_str());
+    std::printf("%s\n", explanation.outcome.c_str());
+    return 0;
+  }
+  return usage_error("unknown policy subcommand '" + action + "'", kPolicyHelp);
+}
+
 int run_serve(const Args& args) {
   if (args.help) {
     std::fputs(std::string(kServeHelp).c_str(), stdout);
@@ -228,10 +381,10 @@ int run_serve(const Args& args) {
   int exit_code = 0;
   auto config = load(args, exit_code);
   if (!config) return exit_code;
-  if (args.log_format) {
-    if (*args.log_format == "json")
+  if (const auto log_format = args.option("log-format")) {
+    if (*log_format == "json")
       config->logging.format = config::LogFormat::Json;
-    else if (*args.log_format == "text")
+    else if (*log_format == "text")
       config->logging.format = config::LogFormat::Text;
     else
       return usage_error("--log-format is text or json", kServeHelp);
@@ -250,13 +403,15 @@ int run_cli(int argc, char** argv) {
   }
   std::string error;
   auto args = parse_args(argc, argv, 2, error);
-  std::string_view help = command == "serve"     ? kServeHelp
+  std::string_view help = command == "policy"    ? kPolicyHelp
+                          : command == "serve"   ? kServeHelp
                           : command == "keys"    ? kKeysHelp
                           : command == "version" ? kVersionHelp
                                                  : kMainHelp;
   if (!args) return usage_error(error, help);
   if (command == "serve") return run_serve(*args);
   if (command == "keys") return run_keys(*args);
+  if (command == "policy") return run_policy(*args);
   if (command == "version") {
     if (args->help) {
       std::fputs(std::string(kVersionHelp).c_str(), stdout);

@@ -318,3 +318,37 @@ TEST_CASE("every command answers --help and the version", "[e2e][cli]") {
       ChildProcess::start({kBinary, "serve", "--no-such-option", "x"}, {}, "/dev/null");
   CHECK(bad_option.wait(10s) == 64);
 }
+
+TEST_CASE("policy check and explain work from the command line", "[e2e][cli][policy]") {
+  TempDir dir;
+  const std::string deploy = std::string(DATABROKER_SOURCE_DIR) + "/deploy/";
+  const auto run = [&](std::vector<std::string> args) {
+    std::string out = dir.file("out-" + std::to_string(args.size()) + args[1] + ".log");
+    std::vector<std::string> argv{kBinary};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--config");
+    argv.push_back(kExampleConfig);
+    auto child = ChildProcess::start(argv, {}, out);
+    return std::pair{child.wait(20s).value_or(-1), read_file(out)};
+  };
+  auto [valid_code, valid] = run({"policy", "check", deploy + "policy.example.yaml"});
+  INFO(valid);
+  CHECK(valid_code == 0);
+  CHECK(valid.find("valid") != std::string::npos);
+
+  const std::string broken = dir.file("broken.yaml");
+  write_file(broken, "rules:\n  - name: a\n    match: {kind: volcano}\n    class: open\n");
+  auto [broken_code, problems] = run({"policy", "check", broken});
+  INFO(problems);
+  CHECK(broken_code == 1);
+  CHECK(problems.find(broken + ":3: error:") != std::string::npos);
+
+  auto [explain_code, explained] =
+      run({"policy", "explain", "--stream", "gent-parking-ledeberg-ev-01", "--profile",
+           "mobility-partner", "--at", "2026-11-28T12:00:00Z"});
+  INFO(explained);
+  CHECK(explain_code == 0);
+  CHECK(explained.find("on-street parking, shared for the circulation plan") != std::string::npos);
+  CHECK(explained.find("class: shared") != std::string::npos);
+  CHECK(explained.find("does not match") != std::string::npos);
+}
