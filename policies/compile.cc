@@ -434,17 +434,28 @@ class Compiler {
   }
 
   // `YYYY-MM-DD`, a real date, as the epoch milliseconds of its start (UTC).
-  std::optional<core::TimestampMs> read_date(const Field& field, const std::string& what) {
+  // A day as YYYY-MM-DD (its start, UTC; `whole_day` set), or an exact instant in RFC 3339
+  // (`2027-06-30T18:00:00+02:00`), for agreements that end at a given hour.
+  std::optional<core::TimestampMs> read_date(const Field& field, const std::string& what,
+                                             bool& whole_day) {
+    static const std::string kExpected =
+        "expected a date as YYYY-MM-DD or a time as RFC 3339 (2027-06-30T18:00:00Z)";
     if (!field.value.IsScalar()) {
-      error(field.line, what + ": expected a date as YYYY-MM-DD, got " + describe(field.value));
+      error(field.line, what + ": " + kExpected + ", got " + describe(field.value));
       return std::nullopt;
     }
     const std::string& text = field.value.Scalar();
     const bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-' &&
                         std::all_of(text.begin(), text.end(),
                                     [](char c) { return c == '-' || (c >= '0' && c <= '9'); });
+    whole_day = shaped;
     if (!shaped) {
-      error(field.line, what + ": expected a date as YYYY-MM-DD, got " + describe(field.value));
+      if (text.size() > 10 && text[4] == '-' && text[7] == '-') {
+        if (auto instant = core::parse_rfc3339(text)) return *instant;
+        error(field.line, what + ": " + text + " is not a valid RFC 3339 time");
+        return std::nullopt;
+      }
+      error(field.line, what + ": " + kExpected + ", got " + describe(field.value));
       return std::nullopt;
     }
     auto ms = core::parse_rfc3339(text + "T00:00:00Z");
@@ -695,13 +706,14 @@ class Compiler {
       }
     }
     std::optional<core::TimestampMs> from;
+    bool whole_day = false;
     if (const Field* field = f->find("from")) {
-      from = read_date(*field, where + ": from");
+      from = read_date(*field, where + ": from", whole_day);
     }
     std::optional<core::TimestampMs> until;
     if (const Field* field = f->find("until")) {
-      until = read_date(*field, where + ": until");
-      if (until) {
+      until = read_date(*field, where + ": until", whole_day);
+      if (until && whole_day) {
         until = *until + kDayMs;  // through that day
       }
     } else {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/core/time.h"
 #include "policies/policy.h"
 #include "policies/policy_file.h"
 #include "tests/unit/policies/test_support.h"
@@ -221,7 +222,8 @@ TEST_CASE("durations take d, h, m and s", "[policies]") {
   }
 }
 
-TEST_CASE("grant dates are whole days in UTC, until inclusive", "[policies]") {
+TEST_CASE("grant dates are whole days in UTC with until inclusive, or exact RFC 3339 times",
+          "[policies]") {
   auto policy = compile_ok(
       "rules:\n"
       "  - name: r\n"
@@ -238,7 +240,7 @@ TEST_CASE("grant dates are whole days in UTC, until inclusive", "[policies]") {
   CHECK(open_start.from == INT64_MIN);
   CHECK(open_start.until == 1'814'400'000'000);  // 2027-07-01T00:00:00Z
   for (const char* bad : {"2023-02-29", "2026-04-31", "2026-00-10", "1969-12-31", "2026-1-1",
-                          "2026-01-01T00:00:00Z", "tomorrow", "20260101"}) {
+                          "2026-01-01T25:00:00Z", "2026-01-01T00:00:00", "tomorrow", "20260101"}) {
     INFO(bad);
     compile_problems(
         std::string("rules:\n  - name: r\n    match: {}\n    class: shared\n    grants:\n"
@@ -314,3 +316,23 @@ TEST_CASE("every policy example in docs/policy.md compiles without warnings", "[
 
 }  // namespace
 }  // namespace databroker::policies
+
+TEST_CASE("a grant may end at an exact RFC 3339 time instead of a whole day", "[policies]") {
+  const auto policy = databroker::policies::testing::compile_ok(R"(
+rules:
+  - name: parking
+    match: {kind: parking}
+    class: shared
+    grants:
+      - profile: mobility-partner
+        purpose: pilot
+        legal_basis: pilot agreement
+        from: 2026-11-28T08:00:00Z
+        until: 2026-11-28T18:00:00+01:00
+)");
+  const auto& grant = policy->rules().at(0).grants.at(0);
+  CHECK(grant.from == *databroker::core::parse_rfc3339("2026-11-28T08:00:00Z"));
+  CHECK(grant.until == *databroker::core::parse_rfc3339("2026-11-28T17:00:00Z"));
+  CHECK(grant.is_in_force(*databroker::core::parse_rfc3339("2026-11-28T16:59:59.999Z")));
+  CHECK_FALSE(grant.is_in_force(*databroker::core::parse_rfc3339("2026-11-28T17:00:00Z")));
+}
