@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "broker/core/time.h"
@@ -60,6 +61,8 @@ class Broker {
   bool wait_ready(std::chrono::milliseconds deadline = 15s) {
     return wait_until([&] { return probe(port_, "/readyz") == 200; }, deadline);
   }
+
+  void signal(int signal) { ::kill(process_->pid(), signal); }
 
   std::optional<int> stop(int signal) {
     auto code = process_->stop(signal, 30s);
@@ -351,4 +354,160 @@ TEST_CASE("policy check and explain work from the command line", "[e2e][cli][pol
   CHECK(explained.find("on-street parking, shared for the circulation plan") != std::string::npos);
   CHECK(explained.find("class: shared") != std::string::npos);
   CHECK(explained.find("does not match") != std::string::npos);
+}
+
+namespace {
+
+// The streams a caller can reach, path by path; each path must agree with the others.
+struct Seen {
+  std::set<std::string> listed, metadata, latest, history, feed;
+};
+
+Seen seen_by(std::uint16_t port, const std::string& key, const std::vector<std::string>& streams) {
+  HttpClient client(port);
+  const HeaderList auth = key.empty() ? HeaderList{} : bearer(key);
+  Seen seen;
+  auto list = json::parse(client.get("/v1/streams", auth).body);
+  for (const auto& s : list["streams"]) {
+    // Declared sensors without readings are listed too; only the streams under test count.
+    const auto id = s["id"].get<std::string>();
+    if (std::find(streams.begin(), streams.end(), id) != streams.end()) seen.listed.insert(id);
+  }
+  for (const auto& id : streams) {
+    if (client.get("/v1/streams/" + id, auth).status == 200) seen.metadata.insert(id);
+    if (client.get("/v1/streams/" + id + "/latest", auth).status == 200) seen.latest.insert(id);
+    if (client.get("/v1/streams/" + id + "/readings", auth).status == 200) seen.history.insert(id);
+  }
+  auto feed = json::parse(client.get("/v1/readings?limit=1000", auth).body);
+  for (const auto& r : feed["readings"]) seen.feed.insert(r["sensor"].get<std::string>());
+  return seen;
+}
+
+void check_sees_exactly(const Seen& seen, const std::set<std::string>& expected) {
+  CHECK(seen.listed == expected);
+  CHECK(seen.metadata == expected);
+  CHECK(seen.latest == expected);
+  CHECK(seen.history == expected);
+  CHECK(seen.feed == expected);
+}
+
+}  // namespace
+
+TEST_CASE("with a realistic policy every caller sees exactly its allowance on every read path",
+          "[e2e][policy]") {
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  TempDir config_dir;
+  const std::string deploy = std::string(DATABROKER_SOURCE_DIR) + "/deploy/";
+  write_file(config_dir.file("databroker.yaml"), read_file(kExampleConfig));
+  write_file(config_dir.file("sensors.example.yaml"), read_file(deploy + "sensors.example.yaml"));
+  // The mobility partner's grant ends a few seconds from now: it must stop by itself.
+  const core::TimestampMs grant_end = core::SystemClock{}.now_ms() + 8000;
+  const auto policy_text = [&](const char* air_class) {
+    return std::string(
+               "rules:\n"
+               "  - name: night-life noise stays closed\n"
+               "    match: {kind: noise, tags: [nightlife]}\n"
+               "    class: closed\n"
+               "  - name: air quality\n"
+               "    match: {kind: air_quality}\n"
+               "    class: ") +
+           air_class + "\n" +
+           (std::string(air_class) == "open"
+                ? "    open_view: {round_location: 3, drop: [battery]}\n"
+                : "") +
+           "  - name: on-street parking for the mobility plan\n"
+           "    match: {kind: parking}\n"
+           "    class: shared\n"
+           "    grants:\n"
+           "      - {profile: mobility-partner, purpose: circulation plan, legal_basis: agreement "
+           "2026/114, until: \"" +
+           core::format_rfc3339(grant_end) +
+           "\", view: {drop: [rssi]}}\n"
+           "  - name: IVAGO bins for the contractor\n"
+           "    match: {kind: waste_bin, owner: IVAGO}\n"
+           "    class: shared\n"
+           "    grants:\n"
+           "      - {profile: waste-contractor, purpose: collection rounds, legal_basis: "
+           "concession 2024/33, until: 2099-12-31}\n";
+  };
+  const std::string policy_path = config_dir.file("policy.example.yaml");
+  write_file(policy_path, policy_text("open"));
+
+  Broker broker(mosquitto, config_dir.file("databroker.yaml"));
+  const std::string gateway = broker.create_key("sensor-gateway");
+  const std::string dashboard = broker.create_key("city-dashboard");
+  const std::string mobility = broker.create_key("mobility-partner");
+  const std::string contractor = broker.create_key("waste-contractor");
+  const std::string ops = broker.create_key("ops");
+  broker.start();
+
+  HttpClient client(broker.port());
+  const std::string air = "gent-aq-korenmarkt", parking = "gent-parking-ledeberg-ev-01",
+                    bin = "gent-bin-vrijdagmarkt-03", noise = "gent-noise-overpoort";
+  const auto now = core::SystemClock{}.now_ms();
+  const std::string batch =
+      json::array(
+          {{{"sensor", air},
+            {"kind", "air_quality"},
+            {"ts", now},
+            {"values", {{"pm25", 11.5}, {"battery", 80}}},
+            {"location", {{"lat", 51.05512}, {"lon", 3.72177}}}},
+           {{"sensor", parking},
+            {"kind", "parking"},
+            {"ts", now},
+            {"values", {{"occupied", true}, {"rssi", -97}}}},
+           {{"sensor", bin},
+            {"kind", "waste_bin"},
+            {"ts", now},
+            {"values", {{"fill_level", 64}, {"temperature", 18}}}},
+           {{"sensor", noise}, {"kind", "noise"}, {"ts", now}, {"values", {{"laeq", 71.2}}}}})
+          .dump();
+  REQUIRE(client.post("/v1/readings", batch, bearer(gateway)).status == 202);
+  const std::vector<std::string> all{air, parking, bin, noise};
+
+  check_sees_exactly(seen_by(broker.port(), "", all), {air});
+  check_sees_exactly(seen_by(broker.port(), mobility, all), {air, parking});
+  check_sees_exactly(seen_by(broker.port(), contractor, all), {air, bin});
+  check_sees_exactly(seen_by(broker.port(), dashboard, all), {air, parking, bin, noise});
+
+  // Through their views: open data without battery and with a coarse location; the partner's
+  // parking data without rssi; the dashboard raw.
+  auto open = json::parse(client.get("/v1/streams/" + air + "/latest").body);
+  CHECK_FALSE(open["values"].contains("battery"));
+  CHECK(open["location"]["lat"] == 51.055);
+  auto shared =
+      json::parse(client.get("/v1/streams/" + parking + "/latest", bearer(mobility)).body);
+  CHECK_FALSE(shared["values"].contains("rssi"));
+  auto raw = json::parse(client.get("/v1/streams/" + parking + "/latest", bearer(dashboard)).body);
+  CHECK(raw["values"]["rssi"] == -97);
+
+  // Each partner read of shared data is in the audit trail.
+  bool audited = wait_until(
+      [&] {
+        auto reply = client.get("/v1/admin/audit?profile=mobility-partner&limit=1000", bearer(ops));
+        if (reply.status != 200) return false;
+        std::set<std::string> actions;
+        const auto body = json::parse(reply.body);
+        for (const auto& r : body["records"]) actions.insert(r["action"].get<std::string>());
+        return actions.count("GET /v1/streams/{id}/latest") && actions.count("GET /v1/readings") &&
+               actions.count("GET /v1/streams/{id}/readings");
+      },
+      10s);
+  CHECK(audited);
+
+  // A grant past its end stops by itself.
+  INFO("grant ends at " << core::format_rfc3339(grant_end));
+  CHECK(wait_until(
+      [&] { return client.get("/v1/streams/" + parking, bearer(mobility)).status == 404; }, 20s));
+  check_sees_exactly(seen_by(broker.port(), mobility, all), {air});
+
+  // A tightening reload (SIGHUP) applies at once, to history too.
+  write_file(policy_path, policy_text("closed"));
+  broker.signal(SIGHUP);
+  CHECK(wait_until([&] { return client.get("/v1/streams/" + air + "/readings").status == 404; },
+                   10s));
+  check_sees_exactly(seen_by(broker.port(), "", all), {});
+  check_sees_exactly(seen_by(broker.port(), contractor, all), {bin});
+  CHECK(broker.stop(SIGTERM) == 0);
 }
