@@ -127,7 +127,16 @@ class ReadingLog {
   // many were removed. Safe to run while appends continue.
   virtual Result<std::uint64_t> drop_received_before(TimestampMs cutoff) = 0;
 
-  // The first seq still stored (after retention), 0 when empty.
+  // Retention of one stream (a policy rule's): removes the readings of `sensor_id` observed
+  // before `cutoff_ts` (`ts < cutoff_ts`, observation time, unlike drop_received_before) with
+  // their index entries, in batches, and returns how many. Other streams are untouched. Safe to
+  // run while appends continue: a reading appended meanwhile may be left for the next run.
+  // Serialised with drop_received_before. A removed seq is never handed out again, not after a
+  // restart either. InvalidArgument when `sensor_id` is empty or holds NUL.
+  virtual Result<std::uint64_t> drop_stream_before(std::string_view sensor_id,
+                                                   TimestampMs cutoff_ts) = 0;
+
+  // The first seq still stored (after either retention), 0 when empty.
   virtual Seq first_seq() const = 0;
 };
 

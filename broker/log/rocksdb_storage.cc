@@ -36,8 +36,8 @@ constexpr const char* kReadingsColumn = "readings";
 constexpr const char* kByStreamColumn = "by_stream";
 constexpr const char* kMetaColumn = "meta";
 constexpr const char* kAuditColumn = "audit";
-// In the default column family, out of MetaStore's reach: the highest seq retention removed, so
-// that a log emptied by retention still continues its seqs after a restart.
+// In the default column family, out of MetaStore's reach: the highest seq either retention
+// removed, so that a log emptied by retention still continues its seqs after a restart.
 constexpr std::string_view kDroppedThroughKey = "log.dropped_through";
 // In the default column family: how many times the database was opened, the epoch that keeps
 // audit keys of different processes apart.
@@ -121,8 +121,11 @@ Result<Reading> decode_stored(std::string_view value, Seq seq) {
 
 class RocksDbReadingLog final : public ReadingLog {
  public:
-  RocksDbReadingLog(const Columns& columns, Seq last_seq, Seq first_kept)
-      : c_(columns), last_seq_(last_seq), first_kept_(first_kept) {}
+  RocksDbReadingLog(const Columns& columns, Seq last_seq, Seq first_kept, Seq dropped_through)
+      : c_(columns),
+        last_seq_(last_seq),
+        first_kept_(first_kept),
+        dropped_through_(dropped_through) {}
 
   Result<SeqRange> append(std::span<Reading> batch, TimestampMs received_at) override {
     if (batch.empty()) {
@@ -417,9 +420,11 @@ class RocksDbReadingLog final : public ReadingLog {
       if (in_batch == 0) {
         break;
       }
+      // Stream retention may already have removed a higher seq: the watermark never goes back.
+      const Seq watermark = std::max(dropped_through_, last_dropped);
       s = write.Put(c_.default_cf,
                     rocksdb::Slice(kDroppedThroughKey.data(), kDroppedThroughKey.size()),
-                    encode_seq_key(last_dropped));
+                    encode_seq_key(watermark));
       if (s.ok()) {
         s = c_.db->Write(c_.write_options, &write);
       }
@@ -427,6 +432,7 @@ class RocksDbReadingLog final : public ReadingLog {
         return failed(s, "removing " + std::to_string(in_batch) + " expired readings");
       }
       dropped += in_batch;
+      dropped_through_ = watermark;
       first_kept_.store(kept.value_or(last_dropped + 1), std::memory_order_release);
       if (done) {
         break;
@@ -435,13 +441,125 @@ class RocksDbReadingLog final : public ReadingLog {
     return dropped;
   }
 
+  Result<std::uint64_t> drop_stream_before(std::string_view sensor_id,
+                                           TimestampMs cutoff_ts) override {
+    if (!is_key_safe_name(sensor_id)) {
+      return fail(ErrorCode::InvalidArgument, "sensor id is empty or contains NUL");
+    }
+    std::lock_guard<std::mutex> lock(retention_mutex_);
+    const std::string prefix = stream_prefix(sensor_id);
+    // The smallest key of the prefix is the prefix itself (ts INT64_MIN encodes as zeros).
+    std::string start = prefix;
+    std::string end = prefix;
+    append_stream_key_tail(end, cutoff_ts, 0);
+    const rocksdb::Slice upper(end);
+    rocksdb::ReadOptions options;
+    options.fill_cache = false;
+    options.iterate_upper_bound = &upper;
+    std::uint64_t dropped = 0;
+    while (start < end) {
+      // A fresh iterator per batch, as in drop_received_before. Appends racing with it only add
+      // keys: one it does not see is left for the next run, never half removed, because the
+      // record and its index entry are deleted together by seq.
+      std::unique_ptr<rocksdb::Iterator> it(c_.db->NewIterator(options, c_.by_stream));
+      rocksdb::WriteBatch write;
+      rocksdb::Status s;
+      std::size_t in_batch = 0;
+      Seq highest = 0;
+      bool drops_first_kept = false;
+      const Seq first_kept = first_kept_.load(std::memory_order_acquire);
+      for (it->Seek(start); it->Valid() && in_batch < kRetentionBatch && s.ok(); it->Next()) {
+        auto key = decode_stream_key(it->key().ToStringView(), prefix.size());
+        if (!key) {
+          return fail(ErrorCode::Corruption,
+                      "malformed index entry for sensor " + std::string(sensor_id));
+        }
+        s = write.Delete(c_.readings, encode_seq_key(key->seq));
+        if (s.ok()) {
+          s = write.Delete(c_.by_stream, it->key());
+        }
+        highest = std::max(highest, key->seq);
+        drops_first_kept = drops_first_kept || key->seq == first_kept;
+        // Resume on the last removed key: the next batch's seek then skips one tombstone, not
+        // every one this run wrote.
+        start.assign(it->key().data(), it->key().size());
+        ++in_batch;
+      }
+      if (!s.ok()) {
+        return failed(s, "preparing a stream retention batch");
+      }
+      if (!it->status().ok()) {
+        return failed(it->status(), "scanning sensor " + std::string(sensor_id) + " for retention");
+      }
+      const bool done = !it->Valid();
+      it.reset();
+      if (in_batch == 0) {
+        break;
+      }
+      // The newest readings of the log may be among these: the watermark keeps their seqs from
+      // coming back after a restart.
+      const Seq watermark = std::max(dropped_through_, highest);
+      if (watermark != dropped_through_) {
+        s = write.Put(c_.default_cf,
+                      rocksdb::Slice(kDroppedThroughKey.data(), kDroppedThroughKey.size()),
+                      encode_seq_key(watermark));
+      }
+      if (s.ok()) {
+        s = c_.db->Write(c_.write_options, &write);
+      }
+      if (!s.ok()) {
+        return failed(s, "removing " + std::to_string(in_batch) + " expired readings of sensor " +
+                             std::string(sensor_id));
+      }
+      dropped += in_batch;
+      dropped_through_ = watermark;
+      if (drops_first_kept) {
+        if (auto moved = move_first_kept(); !moved) {
+          return tl::unexpected(std::move(moved.error()));
+        }
+      }
+      if (done) {
+        break;
+      }
+    }
+    return dropped;
+  }
+
  private:
+  // After stream retention removed the reading at first_kept_: finds the lowest seq still
+  // stored. Under retention_mutex_.
+  Status move_first_kept() {
+    // Read before the scan: every seq up to it that is still stored is visible to the iterator,
+    // so finding none means the log held nothing up to it.
+    const Seq last = last_seq_.load(std::memory_order_acquire);
+    rocksdb::ReadOptions options;
+    options.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(c_.db->NewIterator(options, c_.readings));
+    it->Seek(encode_seq_key(first_kept_.load(std::memory_order_acquire)));
+    if (!it->status().ok()) {
+      return failed(it->status(), "finding the first seq after retention");
+    }
+    if (!it->Valid()) {
+      first_kept_.store(last + 1, std::memory_order_release);
+      return core::ok();
+    }
+    auto seq = decode_seq_key(it->key().ToStringView());
+    if (!seq) {
+      return fail(ErrorCode::Corruption, "malformed key in the readings column family");
+    }
+    first_kept_.store(*seq, std::memory_order_release);
+    return core::ok();
+  }
+
   const Columns& c_;
   // Written by the single appender, read by anyone.
   std::atomic<Seq> last_seq_;
   // The lowest seq retention has not removed; last_seq_ + 1 when the log is empty. Written
   // only under retention_mutex_ (and at open), read by anyone.
   std::atomic<Seq> first_kept_;
+  // The highest seq either retention removed (the stored watermark). Guarded by
+  // retention_mutex_.
+  Seq dropped_through_;
   std::atomic<bool> needs_resume_{false};
   std::mutex retention_mutex_;  // one retention run at a time
 };
@@ -737,7 +855,7 @@ class RocksDbStorage final : public Storage {
       return tl::unexpected(std::move(epoch.error()));
     }
     const Seq first_kept = first_stored.value_or(last + 1);
-    log_ = std::make_unique<RocksDbReadingLog>(columns_, last, first_kept);
+    log_ = std::make_unique<RocksDbReadingLog>(columns_, last, first_kept, dropped_through);
     meta_ = std::make_unique<RocksDbMetaStore>(columns_);
     audit_ = std::make_unique<RocksDbAuditStore>(columns_, *epoch);
     core::log_info(kComponent, "opened " + path_ + ": seqs " + std::to_string(log_->first_seq()) +

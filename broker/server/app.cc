@@ -19,6 +19,7 @@
 #include "broker/registry/sensor_registry.h"
 #include "broker/server/metrics.h"
 #include "broker/server/paths.h"
+#include "broker/server/retention.h"
 #include "broker/server/version.h"
 #include "policies/engine.h"
 #include "policies/policy_file.h"
@@ -29,52 +30,11 @@ namespace {
 
 constexpr int kExitStartFailure = 1;
 constexpr int kExitConfig = 2;
-constexpr auto kRetentionInterval = std::chrono::seconds(60);
 
 int start_failure(std::string_view what, const core::Error& error) {
   core::log_error("server", std::string(what) + ": " + error.message);
   return kExitStartFailure;
 }
-
-// Applies retention by age once a minute on its own thread, so the deletes never run on the
-// ingest writer or a network thread.
-class RetentionWorker {
- public:
-  RetentionWorker(log::ReadingLog& log, const core::Clock& clock, config::Millis retention)
-      : log_(log), clock_(clock), retention_(retention), thread_([this] { run(); }) {}
-  ~RetentionWorker() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      auto removed = log_.drop_received_before(clock_.now_ms() - retention_.count());
-      if (!removed) {
-        core::log_warn("retention", "retention pass failed: " + removed.error().message);
-      } else if (*removed > 0) {
-        core::log_info("retention", "removed " + std::to_string(*removed) + " readings");
-      }
-      lock.lock();
-      wake_.wait_for(lock, kRetentionInterval, [&] { return stopping_; });
-    }
-  }
-
-  log::ReadingLog& log_;
-  const core::Clock& clock_;
-  const config::Millis retention_;
-  std::mutex mutex_;  // guards stopping_
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
 
 // Loads the policy file and installs it. On problems the version in force stays, every problem is
 // logged, and the error lists them (for the reload endpoint's answer).
@@ -201,6 +161,9 @@ int run_server(const config::Config& config) {
     mqtt_ingest = std::make_unique<mqtt::MqttIngest>(config.mqtt, pipeline, clock);
   }
 
+  // Built before the HTTP server, whose /metrics reads its counters; its worker starts last.
+  RetentionPass retention_pass(reading_log, **registry, policy_engine, config.storage.retention);
+
   http::Services services{
       .ingest = pipeline,
       .registry = **registry,
@@ -216,7 +179,8 @@ int run_server(const config::Config& config) {
       .metrics =
           [&] {
             return render_metrics({pipeline, reading_log, **registry, mqtt_ingest.get(), &audit,
-                                   config.storage.queue_capacity_readings});
+                                   config.storage.queue_capacity_readings,
+                                   &retention_pass.counters()});
           },
       .policy = policy_engine,
       .reload_policy = [&] { return policy_loader.reload(); },
@@ -232,8 +196,9 @@ int run_server(const config::Config& config) {
       return start_failure("cannot start MQTT ingest", status.error());
     }
   }
+  // Always running: policy rules may set a retention even when storage.retention is unset.
   std::optional<RetentionWorker> retention;
-  if (config.storage.retention) retention.emplace(reading_log, clock, *config.storage.retention);
+  retention.emplace(retention_pass, clock);
 
   core::log_info("server", std::string("databroker ") + kVersion + " listening on http://" +
                                config.http.host + ":" + std::to_string(http_server.port()) +

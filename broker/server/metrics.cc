@@ -108,6 +108,21 @@ std::string render_metrics(const MetricSources& s) {
     e.family("databroker_audit_queue_records", "gauge", "Audit records waiting to be written.");
     e.sample("databroker_audit_queue_records", "", a.queued.load());
   }
+  if (s.retention) {
+    const auto& r = *s.retention;
+    e.family("databroker_retention_readings_removed_total", "counter",
+             "Readings removed from the log by retention: by storage.retention (global) or by "
+             "the retention of the policy rule deciding their stream (rule).");
+    e.sample("databroker_retention_readings_removed_total", label("by", "global"),
+             r.removed_global.load());
+    e.sample("databroker_retention_readings_removed_total", label("by", "rule"),
+             r.removed_rule.load());
+    e.family("databroker_retention_passes_total", "counter", "Retention passes run.");
+    e.sample("databroker_retention_passes_total", "", r.passes.load());
+    e.family("databroker_retention_failures_total", "counter",
+             "Retention steps that failed (the global step, or one stream's); logged.");
+    e.sample("databroker_retention_failures_total", "", r.failures.load());
+  }
   if (s.mqtt) {
     const auto& m = s.mqtt->counters();
     e.family("databroker_mqtt_connected", "gauge", "1 while connected to the MQTT broker.");

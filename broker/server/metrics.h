@@ -1,5 +1,5 @@
-// Prometheus text exposition of the broker's own counters (ingest, MQTT, log, registry). The HTTP
-// server appends its request metrics to this text.
+// Prometheus text exposition of the broker's own counters (ingest, MQTT, log, registry, audit,
+// retention). The HTTP server appends its request metrics to this text.
 #pragma once
 
 #include <string>
@@ -9,6 +9,7 @@
 #include "broker/ingest/pipeline.h"
 #include "broker/log/reading_log.h"
 #include "broker/registry/sensor_registry.h"
+#include "broker/server/retention.h"
 
 namespace databroker::server {
 
@@ -19,6 +20,7 @@ struct MetricSources {
   const mqtt::MqttIngest* mqtt;  // null when MQTT ingest is disabled
   const access::AuditTrail* audit;
   std::size_t queue_capacity = 0;
+  const RetentionCounters* retention = nullptr;  // null: no retention families
 };
 
 std::string render_metrics(const MetricSources& sources);

@@ -93,6 +93,17 @@ class FakeReadingLog final : public log::ReadingLog {
     std::erase_if(readings_, [&](const auto& r) { return r.received_at < cutoff; });
     return before - readings_.size();
   }
+  core::Result<std::uint64_t> drop_stream_before(std::string_view sensor_id,
+                                                 core::TimestampMs cutoff_ts) override {
+    std::lock_guard lock(mutex_);
+    if (sensor_id.empty() || sensor_id.find('\0') != std::string_view::npos) {
+      return core::fail(core::ErrorCode::InvalidArgument, "bad sensor id");
+    }
+    auto before = readings_.size();
+    std::erase_if(readings_,
+                  [&](const auto& r) { return r.sensor_id == sensor_id && r.ts < cutoff_ts; });
+    return before - readings_.size();
+  }
 
   void fail_next_appends(int count) {
     std::lock_guard lock(mutex_);

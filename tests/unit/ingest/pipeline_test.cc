@@ -157,6 +157,10 @@ class GatedLog final : public log::ReadingLog {
   core::Result<std::uint64_t> drop_received_before(core::TimestampMs c) override {
     return inner_.drop_received_before(c);
   }
+  core::Result<std::uint64_t> drop_stream_before(std::string_view id,
+                                                 core::TimestampMs c) override {
+    return inner_.drop_stream_before(id, c);
+  }
 
  private:
   log::ReadingLog& inner_;
