@@ -313,6 +313,12 @@ void AuditTrail::run_writer() {
     {
       std::unique_lock lock(mutex_);
       has_work_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+      if (!stopping_ && pending_.size() < options_.batch_size && options_.linger.count() > 0) {
+        // record() notifies only an empty queue, so this sleeps the linger out unless stop() or
+        // flush() wakes it: the queue bound still holds meanwhile.
+        has_work_.wait_for(lock, options_.linger,
+                           [&] { return stopping_ || flush_target_ > processed_; });
+      }
       if (pending_.empty()) {
         return;  // stopping, and everything queued is written or given up
       }
@@ -388,6 +394,8 @@ bool AuditTrail::write_batch(std::vector<log::AuditEntry>& entries) {
 core::Status AuditTrail::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   const std::uint64_t target = accepted_;
+  flush_target_ = std::max(flush_target_, target);
+  has_work_.notify_all();
   if (progressed_.wait_for(lock, timeout, [&] { return processed_ >= target; })) {
     return core::ok();
   }

@@ -93,7 +93,10 @@ struct AuditTrailOptions {
   std::size_t admin_reserve = 256;    // room beyond queue_capacity that only admin records use
   std::chrono::milliseconds admin_wait{250};  // how long an admin record may wait for room
   std::size_t batch_size = 512;               // records per AuditStore::append
-  std::size_t query_scan_budget = 10'000;     // stored records one query() may examine
+  // How long the writer lets records gather before a write that is smaller than a batch. Audit
+  // records are not latency-sensitive; one write per read request would cost the read path.
+  std::chrono::milliseconds linger{50};
+  std::size_t query_scan_budget = 10'000;  // stored records one query() may examine
   // A failed append is retried after a pause that doubles from retry_initial up to retry_max.
   std::chrono::milliseconds retry_initial{50};
   std::chrono::milliseconds retry_max{5000};
@@ -181,6 +184,7 @@ class AuditTrail {
   std::size_t queued_ = 0;              // pending_ plus what the writer took, not yet stored
   std::uint64_t accepted_ = 0;          // records ever queued
   std::uint64_t processed_ = 0;         // of which written or given up
+  std::uint64_t flush_target_ = 0;      // flush() waits for processed_ to reach it: no lingering
   bool stopping_ = false;
   std::chrono::steady_clock::time_point stop_deadline_{};
 
