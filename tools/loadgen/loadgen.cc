@@ -9,6 +9,8 @@
 //       publishes native payloads to sensors/noise/{sensor} as fast as Paho allows and reads the
 //       broker's /metrics until all of them are in the log; the rate is messages / (first
 //       publish → last stored).
+//   databroker-loadgen read --port P --target PATH [--key K] [--connections 4] [--seconds 10]
+//       GETs PATH over keep-alive connections and counts 200 answers (REST read throughput).
 //
 // Bounded in time and count; loopback only (the host is always 127.0.0.1).
 #include <mqtt/async_client.h>
@@ -192,11 +194,51 @@ int run_mqtt(const std::map<std::string, std::string>& o) {
   return stored >= count ? 0 : 1;
 }
 
+int run_read(const std::map<std::string, std::string>& o) {
+  const auto port = static_cast<unsigned short>(option(o, "port", 8080));
+  const std::string key = o.count("key") ? o.at("key") : "";
+  const std::string target = o.count("target") ? o.at("target") : "/v1/streams";
+  const long connections = option(o, "connections", 4);
+  const long seconds = option(o, "seconds", 10);
+  std::atomic<long long> ok{0}, failed{0}, bytes{0};
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::seconds(seconds);
+  std::vector<std::thread> threads;
+  for (long c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      try {
+        Connection conn(port);
+        while (Clock::now() < deadline) {
+          auto res = conn.request(http::verb::get, target, key, "");
+          if (res.result() == http::status::ok) {
+            ++ok;
+            bytes += static_cast<long long>(res.body().size());
+          } else if (++failed < 5) {
+            std::fprintf(stderr, "HTTP %u: %s\n", res.result_int(), res.body().c_str());
+          }
+        }
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "connection %ld: %s\n", c, e.what());
+        ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf(
+      "read %s: %lld requests in %.2f s = %.0f requests/s, %.0f bytes per answer "
+      "(%ld connections, %lld failed)\n",
+      target.c_str(), ok.load(), elapsed, ok.load() / elapsed,
+      ok.load() ? static_cast<double>(bytes.load()) / ok.load() : 0.0, connections, failed.load());
+  return failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help") {
-    std::puts("usage: databroker-loadgen http|mqtt [--option value]... (see the source header)");
+    std::puts(
+        "usage: databroker-loadgen http|mqtt|read [--option value]... (see the source header)");
     return argc < 2 ? 64 : 0;
   }
   auto o = parse_options(argc, argv);
@@ -204,6 +246,7 @@ int main(int argc, char** argv) {
     std::string mode = argv[1];
     if (mode == "http") return run_http(o);
     if (mode == "mqtt") return run_mqtt(o);
+    if (mode == "read") return run_read(o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "databroker-loadgen: %s\n", e.what());
     return 1;
