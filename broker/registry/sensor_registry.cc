@@ -422,4 +422,21 @@ Status SensorRegistry::rebuild_latest(const log::ReadingLog& log) {
   return core::ok();
 }
 
+Status SensorRegistry::forget_removed_latest(std::string_view id, const log::ReadingLog& log,
+                                             const std::function<bool(const Reading&)>& removed) {
+  // Under the lock, so that a reading observed meanwhile cannot be overwritten by an older one;
+  // one short log read, and only for a stream whose latest reading was just deleted.
+  std::unique_lock lock(mutex_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || !it->second.latest || !removed(*it->second.latest)) {
+    return core::ok();
+  }
+  auto latest = log.latest(id);
+  if (!latest) {
+    return tl::unexpected(latest.error());
+  }
+  it->second.latest = std::move(*latest);
+  return core::ok();
+}
+
 }  // namespace databroker::registry

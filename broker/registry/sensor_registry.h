@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -95,6 +96,12 @@ class SensorRegistry {
   // A cached reading newer than the log's (observed meanwhile) is kept. Stops at the first
   // log error and returns it.
   Status rebuild_latest(const log::ReadingLog& log);
+
+  // After retention: when the cached latest reading of stream `id` is one that retention
+  // removed (`removed` says so), replaces it with the newest reading the log still holds, or
+  // none. Without this, /latest would keep serving a reading the policy said to delete.
+  Status forget_removed_latest(std::string_view id, const log::ReadingLog& log,
+                               const std::function<bool(const Reading&)>& removed);
 
  private:
   SensorRegistry(log::MetaStore& meta, bool strict) : meta_(meta), strict_(strict) {}

@@ -40,9 +40,18 @@ RetentionOutcome RetentionPass::run_once(core::TimestampMs now, const std::stop_
   };
 
   if (global_) {
-    if (auto removed = log_.drop_received_before(retention_cutoff(now, *global_)); removed) {
+    const core::TimestampMs cutoff = retention_cutoff(now, *global_);
+    if (auto removed = log_.drop_received_before(cutoff); removed) {
       outcome.removed_global = *removed;
       counters_.removed_global.fetch_add(*removed, std::memory_order_relaxed);
+      if (*removed > 0) {
+        for (const auto& stream : registry_.streams()) {
+          auto forgotten = registry_.forget_removed_latest(
+              stream.sensor.id, log_,
+              [&](const core::Reading& r) { return r.received_at < cutoff; });
+          if (!forgotten) failed(std::move(forgotten.error()));
+        }
+      }
     } else {
       failed(std::move(removed.error()));
     }
@@ -60,10 +69,16 @@ RetentionOutcome RetentionPass::run_once(core::TimestampMs now, const std::stop_
       continue;
     }
     ++outcome.streams_with_rule;
-    auto removed = log_.drop_stream_before(stream.sensor.id, retention_cutoff(now, *retention));
+    const core::TimestampMs cutoff = retention_cutoff(now, *retention);
+    auto removed = log_.drop_stream_before(stream.sensor.id, cutoff);
     if (!removed) {
       failed(std::move(removed.error()));
       continue;
+    }
+    if (*removed > 0) {
+      auto forgotten = registry_.forget_removed_latest(
+          stream.sensor.id, log_, [&](const core::Reading& r) { return r.ts < cutoff; });
+      if (!forgotten) failed(std::move(forgotten.error()));
     }
     outcome.removed_rule += *removed;
     counters_.removed_rule.fetch_add(*removed, std::memory_order_relaxed);

@@ -66,7 +66,7 @@ class RetentionPass {
  public:
   // `log`, `registry` and `policy` must outlive the pass. `global` is storage.retention (none:
   // keep forever unless a rule says otherwise); when set it must be positive.
-  RetentionPass(log::ReadingLog& log, const registry::SensorRegistry& registry,
+  RetentionPass(log::ReadingLog& log, registry::SensorRegistry& registry,
                 const policies::PolicyEngine& policy,
                 std::optional<std::chrono::milliseconds> global)
       : log_(log), registry_(registry), policy_(policy), global_(global) {}
@@ -82,7 +82,7 @@ class RetentionPass {
 
  private:
   log::ReadingLog& log_;
-  const registry::SensorRegistry& registry_;
+  registry::SensorRegistry& registry_;
   const policies::PolicyEngine& policy_;
   const std::optional<std::chrono::milliseconds> global_;
   RetentionCounters counters_;

@@ -264,3 +264,33 @@ TEST_CASE("metrics show the readings removed by global and by rule retention",
 
 }  // namespace
 }  // namespace databroker::server
+
+namespace databroker::server {
+namespace {
+
+TEST_CASE("a latest reading removed by retention is no longer served as latest",
+          "[server][retention]") {
+  Fixture f;
+  // The noise stream's only readings are old: after the pass it has no latest reading at all.
+  f.append({reading("noise-1", "noise", kNow - 40 * kDay),
+            reading("air-1", "air_quality", kNow - 40 * kDay)},
+           kNow - 40 * kDay);
+  std::vector<Reading> observed = {reading("noise-1", "noise", kNow - 40 * kDay)};
+  f.registry->observe(observed);
+  REQUIRE(f.registry->stream("noise-1")->latest);
+
+  RetentionPass pass(f.log(), *f.registry, f.policy, std::nullopt);
+  CHECK(pass.run_once(f.clock.now_ms()).removed_rule == 1);
+  CHECK_FALSE(f.registry->stream("noise-1")->latest);
+
+  // The global retention forgets in the same way, and keeps what is still stored.
+  f.append({reading("air-1", "air_quality", kNow - kDay)}, kNow);
+  REQUIRE(f.registry->rebuild_latest(f.log()));
+  RetentionPass global(f.log(), *f.registry, f.policy, std::chrono::milliseconds(7 * kDay));
+  CHECK(global.run_once(f.clock.now_ms()).removed_global == 1);
+  REQUIRE(f.registry->stream("air-1")->latest);
+  CHECK(f.registry->stream("air-1")->latest->ts == kNow - kDay);
+}
+
+}  // namespace
+}  // namespace databroker::server
