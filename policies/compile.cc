@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/core/text.h"
 #include "broker/core/time.h"
 #include "policies/policy.h"
 
@@ -81,91 +82,13 @@ std::string describe(const YAML::Node& node) {
   return "'" + node.Scalar() + "'";
 }
 
-template <class Items>
-std::string join(const Items& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) {
-      out += ", ";
-    }
-    out += item;
-  }
-  return out;
-}
-
-// Edits between two words, a swap of neighbours counting as one: "calss" is one edit from "class".
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) {
-    d[i][0] = i;
-  }
-  for (std::size_t j = 0; j <= b.size(); ++j) {
-    d[0][j] = j;
-  }
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
 std::string unknown_key_message(const std::string& name, const std::string& where,
                                 std::span<const std::string_view> known) {
-  std::string_view best;
-  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-  for (const auto& candidate : known) {
-    const std::size_t d = edit_distance(name, candidate);
-    if (d < best_distance) {
-      best_distance = d;
-      best = candidate;
-    }
-  }
-  // A typo is one or two edits away; anything further is a different word.
-  if (!best.empty() &&
-      best_distance <= std::max<std::size_t>(1, std::min<std::size_t>(2, name.size() / 3))) {
-    return "unknown key '" + name + "' in " + where + " (did you mean '" + std::string(best) +
+  if (auto meant = core::closest_word(name, known)) {
+    return "unknown key '" + name + "' in " + where + " (did you mean '" + std::string(*meant) +
            "'?)";
   }
-  return "unknown key '" + name + "' in " + where + " (known keys: " + join(known) + ")";
-}
-
-std::optional<long long> to_integer(std::string_view text) {
-  long long value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || text.empty()) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::optional<double> to_number(std::string_view text) {
-  if (!text.empty() && text.front() == '+') {
-    text.remove_prefix(1);
-  }
-  double value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || text.empty() || !std::isfinite(value)) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::optional<bool> to_bool(std::string_view text) {
-  // Only the YAML 1.2 spellings: `yes` and `on` are booleans in YAML 1.1 and strings elsewhere.
-  if (text == "true" || text == "True" || text == "TRUE") {
-    return true;
-  }
-  if (text == "false" || text == "False" || text == "FALSE") {
-    return false;
-  }
-  return std::nullopt;
+  return "unknown key '" + name + "' in " + where + " (known keys: " + core::join(known) + ")";
 }
 
 bool is_sensor_glob_char(char c) {
@@ -407,7 +330,7 @@ class Compiler {
   std::optional<bool> read_bool(const Field& field, const std::string& what) {
     std::optional<bool> value;
     if (is_plain_scalar(field.value)) {
-      value = to_bool(field.value.Scalar());
+      value = core::parse_strict_bool(field.value.Scalar());
     }
     if (!value) {
       error(field.line, what + ": expected true or false, got " + describe(field.value));
@@ -418,7 +341,7 @@ class Compiler {
   std::optional<int> read_decimals(const Field& field, const std::string& what) {
     std::optional<long long> value;
     if (is_plain_scalar(field.value)) {
-      value = to_integer(field.value.Scalar());
+      value = core::parse_integer(field.value.Scalar());
     }
     if (!value) {
       error(field.line, what + ": expected a number of decimals (an integer from 0 to " +
@@ -601,7 +524,7 @@ class Compiler {
         for (auto& [value, line] : *list) {
           if (!kinds_.contains(value)) {
             error(line, where + ": match.kind: unknown kind '" + value +
-                            "' (known kinds: " + join(kinds_) + ")");
+                            "' (known kinds: " + core::join(kinds_) + ")");
           }
           match.kinds.push_back(std::move(value));
         }
@@ -686,7 +609,8 @@ class Compiler {
                                    "grant; make the rule open to publish the data");
         } else if (!profiles_.contains(*name)) {
           error(profile->line, where + ": profile: unknown profile '" + *name +
-                                   "' (profiles in the configuration: " + join(profiles_) + ")");
+                                   "' (profiles in the configuration: " + core::join(profiles_) +
+                                   ")");
         }
         grant.profile = *name;
       }
@@ -760,7 +684,7 @@ class Compiler {
           if (std::find(std::begin(kMetadataFields), std::end(kMetadataFields), name) ==
               std::end(kMetadataFields)) {
             error(line, where + ".drop_metadata: unknown metadata field '" + name +
-                            "' (known: " + join(kMetadataFields) + ")");
+                            "' (known: " + core::join(kMetadataFields) + ")");
             continue;
           }
           view.drop_metadata.insert(std::move(name));
@@ -778,7 +702,7 @@ class Compiler {
     if (const Field* snap = f->find("snap_location_m")) {
       std::optional<double> metres;
       if (is_plain_scalar(snap->value)) {
-        metres = to_number(snap->value.Scalar());
+        metres = core::parse_finite_number(snap->value.Scalar());
       }
       if (!metres) {
         error(snap->line, where + ".snap_location_m: expected a cell size in metres, got " +

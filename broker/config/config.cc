@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "broker/core/logging.h"
+#include "broker/core/text.h"
 
 namespace databroker::config {
 
@@ -56,75 +57,6 @@ std::string describe(const YAML::Node& node) {
     return "the string \"" + node.Scalar() + "\"";
   }
   return "'" + node.Scalar() + "'";
-}
-
-std::optional<long long> to_integer(std::string_view text) {
-  long long value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || text.empty()) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::optional<double> to_number(std::string_view text) {
-  // from_chars accepts "inf" and "nan" spelled its own way; YAML spells them ".inf" and ".nan".
-  // Neither is a usable limit or coordinate, so both end up refused by the finiteness check.
-  if (!text.empty() && text.front() == '+') {
-    text.remove_prefix(1);
-  }
-  double value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || text.empty() || !std::isfinite(value)) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::optional<bool> to_bool(std::string_view text) {
-  // Only the YAML 1.2 spellings: `yes`, `no`, `on` and `off` read as booleans in YAML 1.1 and as
-  // strings elsewhere, which is exactly the ambiguity a configuration file must not have.
-  if (text == "true" || text == "True" || text == "TRUE") {
-    return true;
-  }
-  if (text == "false" || text == "False" || text == "FALSE") {
-    return false;
-  }
-  return std::nullopt;
-}
-
-// Edits between two words, a swap of neighbours counting as one: "prot" is one edit from "port".
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) {
-    d[i][0] = i;
-  }
-  for (std::size_t j = 0; j <= b.size(); ++j) {
-    d[0][j] = j;
-  }
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-std::string join(std::span<const std::string_view> items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) {
-      out += ", ";
-    }
-    out += item;
-  }
-  return out;
 }
 
 struct FileText {
@@ -304,7 +236,7 @@ class DocumentReader {
     }
     std::optional<bool> value;
     if (is_plain_scalar(field->value)) {
-      value = to_bool(field->value.Scalar());
+      value = core::parse_strict_bool(field->value.Scalar());
     }
     if (!value) {
       report(field->line,
@@ -325,7 +257,7 @@ class DocumentReader {
     }
     std::optional<long long> value;
     if (is_plain_scalar(field->value)) {
-      value = to_integer(field->value.Scalar());
+      value = core::parse_integer(field->value.Scalar());
     }
     if (!value) {
       report(field->line,
@@ -355,7 +287,7 @@ class DocumentReader {
     }
     std::optional<double> value;
     if (is_plain_scalar(field->value)) {
-      value = to_number(field->value.Scalar());
+      value = core::parse_finite_number(field->value.Scalar());
     }
     if (!value) {
       report(field->line,
@@ -433,7 +365,7 @@ class DocumentReader {
     for (const auto& choice : choices) {
       words.push_back(choice.first);
     }
-    report(field->line, fields.path(key) + ": expected one of " + join(words) + ", got " +
+    report(field->line, fields.path(key) + ": expected one of " + core::join(words) + ", got " +
                             describe(field->value));
     return false;
   }
@@ -461,22 +393,11 @@ class DocumentReader {
   static std::string unknown_key(const std::string& path, const std::string& name,
                                  std::span<const std::string_view> known) {
     std::string where = path.empty() ? "" : " in " + path;
-    std::string_view best;
-    std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-    for (const auto& candidate : known) {
-      const std::size_t d = edit_distance(name, candidate);
-      if (d < best_distance) {
-        best_distance = d;
-        best = candidate;
-      }
+    if (auto meant = core::closest_word(name, known)) {
+      return "unknown key '" + name + "'" + where + " (did you mean '" + std::string(*meant) +
+             "'?)";
     }
-    // A typo is one or two edits away; anything further is a different word, and a list of what
-    // is allowed helps more than a wrong guess.
-    if (!best.empty() &&
-        best_distance <= std::max<std::size_t>(1, std::min<std::size_t>(2, name.size() / 3))) {
-      return "unknown key '" + name + "'" + where + " (did you mean '" + std::string(best) + "'?)";
-    }
-    return "unknown key '" + name + "'" + where + " (known keys: " + join(known) + ")";
+    return "unknown key '" + name + "'" + where + " (known keys: " + core::join(known) + ")";
   }
 
   std::string file_;
@@ -564,7 +485,7 @@ std::optional<std::string> check_mqtt_uri(std::string_view uri) {
   const auto sep = uri.find("://");
   const std::string_view scheme = sep == std::string_view::npos ? "" : uri.substr(0, sep);
   if (std::find(std::begin(kSchemes), std::end(kSchemes), scheme) == std::end(kSchemes)) {
-    return "'" + std::string(uri) + "' is not an MQTT URI (expected " + join(kSchemes) +
+    return "'" + std::string(uri) + "' is not an MQTT URI (expected " + core::join(kSchemes) +
            "://host[:port])";
   }
   const std::string_view rest = uri.substr(sep + 3);
@@ -940,8 +861,8 @@ void parse_sensors(DocumentReader& r, std::string_view text, const core::KindCat
       if (!catalog.find(sensor.kind) && !declared_kinds.contains(sensor.kind)) {
         std::vector<std::string> names = catalog.names();
         std::vector<std::string_view> views(names.begin(), names.end());
-        r.report(f->find("kind")->line,
-                 path + ".kind: unknown kind '" + sensor.kind + "' (known: " + join(views) + ")");
+        r.report(f->find("kind")->line, path + ".kind: unknown kind '" + sensor.kind +
+                                            "' (known: " + core::join(views) + ")");
         valid = false;
       }
     } else {
@@ -1039,7 +960,7 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string& reas
     reason = "'" + std::string(text) + "': " + *problem;
     return std::nullopt;
   }
-  auto number = to_integer(port);
+  auto number = core::parse_integer(port);
   if (!number || port.front() == '-' || port.front() == '+' || *number > 65535) {
     reason = "'" + std::string(text) + "': the port must be an integer from 0 to 65535";
     return std::nullopt;
@@ -1246,7 +1167,7 @@ std::optional<Millis> parse_duration(std::string_view text) {
   if (digits == 0 || digits > 15) {
     return std::nullopt;
   }
-  const auto number = to_integer(text.substr(0, digits));
+  const auto number = core::parse_integer(text.substr(0, digits));
   if (!number) {
     return std::nullopt;
   }
