@@ -24,7 +24,8 @@ Json grant_json(const policies::Rule& rule, const policies::Grant& grant, core::
       {"rule", rule.name},
       {"purpose", grant.purpose},
       {"legal_basis", grant.legal_basis},
-      {"until", core::format_rfc3339(grant.until)},
+      // The first instant no longer covered: `until: 2027-06-30` ends at 2027-07-01T00:00Z.
+      {"ends_at", core::format_rfc3339(grant.until)},
       {"in_force", grant.is_in_force(now)},
       {"view", policies::describe(grant.view)},
   };

@@ -78,7 +78,7 @@ Json stream_json(const registry::StreamState& state, const StreamView& stream,
     // A partner sees under which agreement it receives the data.
     out["grant"] = {{"purpose", grant->purpose},
                     {"legal_basis", grant->legal_basis},
-                    {"until", core::format_rfc3339(grant->until)}};
+                    {"ends_at", core::format_rfc3339(grant->until)}};
   }
   return out;
 }
