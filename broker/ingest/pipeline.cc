@@ -125,39 +125,95 @@ void IngestPipeline::run_committer() {
   }
 }
 
+namespace {
+
+void complete(Completion& done, core::Result<Accepted> result) {
+  try {
+    done(std::move(result));
+  } catch (...) {
+    core::log_error("ingest", "a completion threw; ignored");
+  }
+}
+
+}  // namespace
+
+core::Status IngestPipeline::settle_sensors(std::vector<Pending>& group,
+                                            std::vector<bool>& refused) {
+  // Validation checked each reading's kind against the registry as it was then; a sensor first
+  // seen in two batches at once (or in two groups in a row) could still arrive with two kinds.
+  // Its first reading decides: it is registered with that kind, and a batch that disagrees is
+  // refused whole, before anything is written, so the log never holds a reading of another kind
+  // than its registered sensor's. One registry lookup per distinct sensor and group.
+  std::map<std::string, std::string, std::less<>> kinds;
+  const core::TimestampMs now = clock_.now_ms();
+  for (std::size_t b = 0; b < group.size(); ++b) {
+    std::vector<core::FieldError> errors;
+    for (std::size_t i = 0; i < group[b].batch.size(); ++i) {
+      const core::Reading& r = group[b].batch[i];
+      auto it = kinds.find(r.sensor_id);
+      if (it == kinds.end()) {
+        std::string kind = r.kind;
+        if (auto known = registry_.find(r.sensor_id)) {
+          kind = known->kind;
+        } else if (auto status = registry_.register_seen(r.sensor_id, r.kind, now); !status) {
+          return status;  // the registry cannot be written: nothing of the group is
+        }
+        it = kinds.emplace(r.sensor_id, std::move(kind)).first;
+      }
+      if (it->second != r.kind) {
+        const std::string prefix =
+            group[b].batch.size() > 1 ? "[" + std::to_string(i) + "]." : std::string();
+        errors.push_back(
+            {prefix + "kind", "kind_mismatch", "sensor is registered as '" + it->second + "'"});
+      }
+    }
+    if (!errors.empty()) {
+      refused[b] = true;
+      counters_.rejected_batches.fetch_add(1, std::memory_order_relaxed);
+      counters_.rejected_readings.fetch_add(group[b].batch.size(), std::memory_order_relaxed);
+      {
+        std::lock_guard lock(rejections_mutex_);
+        rejections_["kind_mismatch"] += errors.size();
+      }
+      complete(group[b].done,
+               core::fail(ErrorCode::InvalidArgument,
+                          std::to_string(errors.size()) +
+                              " readings of another kind than their sensor's; nothing of the "
+                              "batch was stored",
+                          std::move(errors)));
+    }
+  }
+  return core::ok();
+}
+
 void IngestPipeline::commit(std::vector<Pending>& group) {
   const auto started = std::chrono::steady_clock::now();
-  const core::TimestampMs now = clock_.now_ms();
-  std::vector<core::Reading> readings;
-  std::size_t total = 0;
-  for (const auto& p : group) total += p.batch.size();
-  readings.reserve(total);
-  for (auto& p : group) {
-    for (auto& r : p.batch) readings.push_back(std::move(r));
-  }
-
+  std::vector<bool> refused(group.size(), false);
   // Register new sensors before their readings are durable, so the log never holds a reading
   // of a sensor the registry does not know.
-  core::Status status = core::ok();
-  for (const auto& r : readings) {
-    if (registry_.contains(r.sensor_id)) continue;
-    status = registry_.register_seen(r.sensor_id, r.kind, now);
-    if (!status) break;
+  core::Status status = settle_sensors(group, refused);
+
+  std::vector<core::Reading> readings;
+  std::size_t total = 0;
+  for (std::size_t b = 0; b < group.size(); ++b) {
+    if (!refused[b]) total += group[b].batch.size();
+  }
+  if (status && total == 0) return;  // every batch of the group was refused
+  readings.reserve(total);
+  for (std::size_t b = 0; b < group.size(); ++b) {
+    if (refused[b]) continue;
+    for (auto& r : group[b].batch) readings.push_back(std::move(r));
   }
   core::Result<log::SeqRange> range =
-      status ? log_.append(readings, now)
+      status ? log_.append(readings, clock_.now_ms())
              : core::Result<log::SeqRange>(tl::unexpected(status.error()));
 
   if (!range) {
     counters_.commit_failures.fetch_add(1, std::memory_order_relaxed);
     core::log_error("ingest", "commit of " + std::to_string(total) +
                                   " readings failed: " + range.error().message);
-    for (auto& p : group) {
-      try {
-        p.done(tl::unexpected(range.error()));
-      } catch (...) {
-        core::log_error("ingest", "a completion threw; ignored");
-      }
+    for (std::size_t b = 0; b < group.size(); ++b) {
+      if (!refused[b]) complete(group[b].done, tl::unexpected(range.error()));
     }
     return;
   }
@@ -171,17 +227,15 @@ void IngestPipeline::commit(std::vector<Pending>& group) {
                                           std::memory_order_relaxed);
 
   core::Seq next = range->first;
-  for (auto& p : group) {
+  for (std::size_t b = 0; b < group.size(); ++b) {
+    if (refused[b]) continue;
+    Pending& p = group[b];
     const std::size_t n = p.batch.size();
     Accepted accepted{n, next, next + n - 1};
     next += n;
     (p.path == IngestPath::Http ? counters_.accepted_http : counters_.accepted_mqtt)
         .fetch_add(n, std::memory_order_relaxed);
-    try {
-      p.done(accepted);
-    } catch (...) {
-      core::log_error("ingest", "a completion threw; ignored");
-    }
+    complete(p.done, accepted);
   }
 }
 

@@ -78,6 +78,9 @@ class IngestPipeline final : public IngestSink {
                        std::chrono::milliseconds max_wait);
   void run_committer();
   void commit(std::vector<Pending>& group);
+  // Registers the group's new sensors and refuses (completing them) the batches whose readings
+  // disagree with their sensor's kind. Fails only when the registry cannot be written.
+  core::Status settle_sensors(std::vector<Pending>& group, std::vector<bool>& refused);
 
   const Validator& validator_;
   log::ReadingLog& log_;

@@ -242,3 +242,41 @@ TEST_CASE("readings waiting together are written in one group commit", "[ingest]
   for (std::size_t i = 0; i < all.size(); ++i)
     CHECK(std::get<double>(all[i].values[0].value) == double(i));
 }
+
+TEST_CASE(
+    "a new sensor arriving with two kinds at once keeps the first; the other batch is refused",
+    "[ingest][pipeline]") {
+  Fixture f;
+  GatedLog gated(f.log);
+  ingest::IngestPipeline pipeline(f.validator, gated, *f.registry, f.clock, {1000, 1000});
+  const auto now = f.clock.now_ms();
+  std::vector<core::Result<ingest::Accepted>> results;
+  std::mutex mutex;
+  auto keep = [&](core::Result<ingest::Accepted> r) {
+    std::lock_guard lock(mutex);
+    results.push_back(std::move(r));
+  };
+  // Hold the committer on an unrelated sensor, so the next two batches form one group.
+  REQUIRE(pipeline.try_submit({noise("held", 1, now)}, ingest::IngestPath::Http, keep));
+  REQUIRE(testing::wait_until([&] { return gated.waiting() == 1; }, 5s));
+  REQUIRE(pipeline.try_submit({noise("twin", 50, now)}, ingest::IngestPath::Http, keep));
+  core::Reading parking;
+  parking.sensor_id = "twin";
+  parking.kind = "parking";
+  parking.ts = now;
+  parking.values = {{"occupied", true, true}};
+  REQUIRE(pipeline.try_submit({parking}, ingest::IngestPath::Http, keep));  // validates: unknown
+  gated.open_gate();
+  pipeline.stop();
+
+  // A refused batch is completed before the group is written, so before the others.
+  REQUIRE(results.size() == 3);
+  CHECK(results[0]);
+  REQUIRE_FALSE(results[1]);
+  CHECK(results[1].error().code == core::ErrorCode::InvalidArgument);
+  CHECK(results[1].error().details.at(0).reason == "kind_mismatch");
+  CHECK(results[2]);
+  CHECK(f.registry->find("twin")->kind == "noise");
+  CHECK(f.log.all().size() == 2);
+  for (const auto& r : f.log.all()) CHECK(r.kind == "noise");
+}
