@@ -1,5 +1,6 @@
 #include "adapters/http/dispatcher.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -58,6 +59,7 @@ Dispatcher::Dispatcher(const config::HttpConfig& config, Services services, Http
   add_admin_routes(router_, context_);
   add_policy_routes(router_, context_);
   add_ops_routes(router_, context_);
+  add_subscribe_routes(router_, context_);
 }
 
 void Dispatcher::dispatch(HttpRequest request, Respond respond) noexcept {
@@ -89,6 +91,22 @@ void Dispatcher::dispatch(HttpRequest request, Respond respond) noexcept {
     request.path_params = found.params;
     request.query = std::move(target->query);
 
+    if (found.route->options.token_in_query) {
+      // EventSource cannot set headers. The token leaves the query here, so no handler sees or
+      // echoes it; the logged target was redacted above.
+      const auto token = std::find_if(request.query.begin(), request.query.end(),
+                                      [](const NameValue& p) { return p.first == "access_token"; });
+      if (token != request.query.end()) {
+        if (token->second.empty()) {
+          return answer(problem_response(
+              core::Error{core::ErrorCode::Unauthenticated, "the access_token is empty", {}}));
+        }
+        if (request.authorization.empty() && request.api_key.empty()) {
+          request.api_key = std::move(token->second);
+        }
+        request.query.erase(token);
+      }
+    }
     if (found.route->options.authenticate) {
       auto identity = authenticate(request, services_.keys, services_.profiles);
       if (!identity) return answer(problem_response(identity.error()));

@@ -1,10 +1,11 @@
 // The dispatcher: from a complete request to exactly one response.
 //
 // Parses the target, routes (404, or 405 with Allow), parses the query (400 on a malformed
-// target or a repeated parameter), authenticates /v1 callers (401), then runs the handler. It
-// wraps `respond` to record the request in HttpMetrics under the route pattern and to write a
-// debug access-log line whose target has access_token redacted; keys are never logged, only key
-// ids. An exception escaping a handler is caught here and answered with a 500 problem.
+// target or a repeated parameter), authenticates /v1 callers (401; `access_token` in the query on
+// routes that allow it), then runs the handler. It wraps `respond` to record the request in
+// HttpMetrics under the route pattern and to write a debug access-log line whose target has
+// access_token redacted; keys are never logged, only key ids. An exception escaping a handler is
+// caught here and answered with a 500 problem.
 //
 // Built once at start; `dispatch` may run on any server thread (each call on the strand of its
 // connection).

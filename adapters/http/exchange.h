@@ -10,7 +10,9 @@
 #pragma once
 
 #include <boost/beast/http/verb.hpp>
+#include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>  // boost/core/detail/string_view.hpp uses std::ostream without including it
 #include <string>
@@ -19,6 +21,8 @@
 #include <vector>
 
 #include "broker/access/identity.h"
+#include "broker/core/result.h"
+#include "broker/hub/commit_signal.h"
 
 namespace databroker::http {
 
@@ -32,7 +36,8 @@ struct HttpRequest {
   std::string target;  // as received: path and query, percent-encoded; may hold secrets
   std::string content_type;
   std::string authorization;
-  std::string api_key;  // X-API-Key
+  std::string api_key;        // X-API-Key
+  std::string last_event_id;  // Last-Event-ID (SSE resume)
   std::string body;
 
   // Filled by the dispatcher before the handler runs.
@@ -46,12 +51,44 @@ struct HttpRequest {
   std::optional<std::string_view> query_param(std::string_view name) const;
 };
 
+// Events ready to go out on a stream: SSE text (whole events) and how many events it holds.
+struct EventBatch {
+  std::string text;
+  std::size_t events = 0;
+  // The log may hold more right now (a read stopped at its limit or scan budget): ask again at
+  // once instead of waiting for the next commit.
+  bool more = false;
+};
+
+// The body of a streamed response (SSE), produced over time by following the log.
+//
+// The session writes the response head, then loops: next_events(); write what it returned; when
+// it returned nothing and `more` is false, wait for `watch`'s wake-up (or the heartbeat timer),
+// then ask again. A write in progress is never overlapped by a read, so a slow consumer is read
+// for no more than one batch (backpressure by construction).
+//
+// next_events() runs on the connection's strand only (one call at a time); watch() once, at the
+// start, on the strand. The stream is owned by its session.
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  // The next events after the stream's cursor (one bounded log read); an error ends the stream.
+  virtual core::Result<EventBatch> next_events() = 0;
+  // Calls `wake` (from any thread; it must only post) whenever the log may hold more, until the
+  // returned Subscription is destroyed. An inactive Subscription means no wake-ups: the session
+  // then polls.
+  virtual hub::CommitSignal::Subscription watch(std::function<void()> wake) = 0;
+};
+
 struct HttpResponse {
   unsigned status = 200;
   std::string content_type;  // empty only for bodiless responses (204)
   std::string body;
   std::vector<NameValue> headers;  // extra headers (Allow, Retry-After, WWW-Authenticate, ...)
   bool close = false;              // close the connection after this response
+  // When set, the response is a stream: `status` 200, `content_type` and `headers` are the head,
+  // `body` is ignored, and the session writes `events` chunk by chunk until either side closes.
+  std::shared_ptr<EventStream> events;
 };
 
 using Respond = std::function<void(HttpResponse)>;

@@ -37,6 +37,8 @@ void add_stream_routes(Router& router, const HandlerContext& context);
 void add_admin_routes(Router& router, const HandlerContext& context);
 // GET /v1/me, GET /v1/admin/policy, POST /v1/admin/policy/reload, GET /v1/admin/policy/explain.
 void add_policy_routes(Router& router, const HandlerContext& context);
+// GET /v1/subscribe: Server-Sent Events following the log (sse_handlers.cc).
+void add_subscribe_routes(Router& router, const HandlerContext& context);
 // GET /healthz, /readyz, /metrics (no authentication).
 void add_ops_routes(Router& router, const HandlerContext& context);
 

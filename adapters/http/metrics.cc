@@ -64,6 +64,12 @@ void HttpMetrics::append_prometheus(std::string& out) const {
   out += "# TYPE databroker_http_refused_connections_total counter\n";
   out +=
       "databroker_http_refused_connections_total " + std::to_string(refused_connections()) + "\n";
+  out += "# HELP databroker_sse_subscribers Server-Sent Events streams currently open.\n";
+  out += "# TYPE databroker_sse_subscribers gauge\n";
+  out += "databroker_sse_subscribers " + std::to_string(sse_subscribers()) + "\n";
+  out += "# HELP databroker_sse_events_sent_total Events written to Server-Sent Events streams.\n";
+  out += "# TYPE databroker_sse_events_sent_total counter\n";
+  out += "databroker_sse_events_sent_total " + std::to_string(sse_events_sent()) + "\n";
 }
 
 }  // namespace databroker::http

@@ -8,6 +8,8 @@
 //                                                         handed to the connection
 //   databroker_http_open_connections                      gauge
 //   databroker_http_refused_connections_total             counter, over max_connections
+//   databroker_sse_subscribers                            gauge, open GET /v1/subscribe streams
+//   databroker_sse_events_sent_total                      counter, events written to them
 //
 // Labels come from the route table, never from the request, so cardinality is bounded.
 // Thread-safe: counters are atomics; the per-route maps are guarded by `mutex_` (held for a map
@@ -45,6 +47,14 @@ class HttpMetrics {
     return refused_connections_.load(std::memory_order_relaxed);
   }
 
+  void sse_opened() { sse_subscribers_.fetch_add(1, std::memory_order_relaxed); }
+  void sse_closed() { sse_subscribers_.fetch_sub(1, std::memory_order_relaxed); }
+  void sse_events_sent(std::uint64_t events) {
+    sse_events_sent_.fetch_add(events, std::memory_order_relaxed);
+  }
+  std::int64_t sse_subscribers() const { return sse_subscribers_.load(std::memory_order_relaxed); }
+  std::uint64_t sse_events_sent() const { return sse_events_sent_.load(std::memory_order_relaxed); }
+
   void append_prometheus(std::string& out) const;
 
  private:
@@ -58,6 +68,8 @@ class HttpMetrics {
 
   std::atomic<std::int64_t> open_connections_{0};
   std::atomic<std::uint64_t> refused_connections_{0};
+  std::atomic<std::int64_t> sse_subscribers_{0};
+  std::atomic<std::uint64_t> sse_events_sent_{0};
   mutable std::mutex mutex_;  // guards requests_ and durations_
   std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
   std::map<std::string, Histogram, std::less<>> durations_;

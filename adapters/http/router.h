@@ -25,6 +25,9 @@ struct RouteOptions {
   // Authenticate the caller (a presented key must be valid; none = the public profile) before
   // the handler runs. Off for the operations endpoints, which take no key.
   bool authenticate = true;
+  // Also accept the key as `access_token=<key>` in the query, for browsers' EventSource, which
+  // cannot set headers. A key in a header wins; the parameter is removed before the handler runs.
+  bool token_in_query = false;
 };
 
 struct Route {

@@ -84,6 +84,10 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   {
+    std::lock_guard lock(impl_->state->wake_mutex);
+    impl_->state->wake_open = false;
+  }
+  {
     std::lock_guard lock(impl_->lifeline->mutex);
     impl_->lifeline->alive = false;
   }

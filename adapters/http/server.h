@@ -2,7 +2,9 @@
 //
 // Serves the v1 REST contract of the brief: ingest (one reading, an array, the cross-sensor
 // batch), reads (streams, latest, history, the cross-stream feed), key administration, and
-// operations (/healthz, /readyz, /metrics). Every 4xx/5xx body is application/problem+json.
+// operations (/healthz, /readyz, /metrics), and live delivery as Server-Sent Events
+// (GET /v1/subscribe, a log follower woken by the commit signal). Every 4xx/5xx body is
+// application/problem+json.
 //
 // Limits are enforced before work is done: header size (431), body size (413, refused from the
 // Content-Length before the body is read), header and body read timeouts, idle timeout, and a
@@ -27,6 +29,7 @@
 #include "broker/core/kinds.h"
 #include "broker/core/result.h"
 #include "broker/core/time.h"
+#include "broker/hub/commit_signal.h"
 #include "broker/ingest/ingest_sink.h"
 #include "broker/log/reading_log.h"
 #include "broker/registry/sensor_registry.h"
@@ -59,6 +62,9 @@ struct Services {
   std::function<core::Result<std::string>()> reload_policy;
   // Where reads of shared data and admin actions are recorded; null records nothing (tests).
   access::AuditTrail* audit = nullptr;
+  // Published by the ingest pipeline after each durable commit; wakes SSE subscribers that are
+  // caught up. Null: subscribers poll the log instead (tests without a pipeline).
+  hub::CommitSignal* commit_signal = nullptr;
 };
 
 class HttpServer {

@@ -43,6 +43,12 @@ struct ServerState {
   std::atomic<std::int64_t> in_flight{0};
   // Set when stop() begins: answers then close their connection.
   std::atomic<bool> stopping{false};
+  // SSE wake-ups come from the ingest committer, a foreign thread. They post to the io_context
+  // only while `wake_open` is true, under `wake_mutex`; stop() closes it before the io_context
+  // stops, so no post can reach a stopped or destroyed io_context. (Lifeline cannot serve here:
+  // a wake-up holding it could end up destroying the io_context on the committer thread.)
+  std::mutex wake_mutex;
+  bool wake_open = true;
 };
 
 }  // namespace databroker::http

@@ -3,12 +3,15 @@
 #include "adapters/http/session.h"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -29,6 +32,19 @@ constexpr std::size_t kIdleReadBytes = 4096;
 // How long a closing connection drains what the client still sends before the socket closes.
 constexpr std::chrono::seconds kLingerTime{2};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// How often an SSE stream reads the log when no commit signal wakes it.
+constexpr std::chrono::milliseconds kStreamPollInterval{500};
+constexpr std::string_view kHeartbeat = ": heartbeat\n\n";
+
+// One chunk of a chunked body (RFC 9112 §7.1).
+std::string chunk(std::string_view data) {
+  char size[20];
+  const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out(size, static_cast<std::size_t>(n));
+  out.append(data);
+  out.append("\r\n");
+  return out;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -46,6 +62,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   ~Session() {
     if (request_in_flight_) state_->in_flight.fetch_sub(1);
+    if (streaming_) state_->metrics.sse_closed();
     if (counted_) state_->metrics.connection_closed();
   }
 
@@ -140,6 +157,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.content_type = to_std(message[bhttp::field::content_type]);
     request.authorization = to_std(message[bhttp::field::authorization]);
     request.api_key = to_std(message["X-API-Key"]);
+    request.last_event_id = to_std(message["Last-Event-ID"]);
     request.body = std::move(message.body());
     parser_.reset();
     state_->dispatcher.dispatch(std::move(request), make_respond());
@@ -203,6 +221,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(HttpResponse answer) {
+    if (answer.events && answer.status == 200) return start_stream(std::move(answer));
     response_.emplace(static_cast<bhttp::status>(answer.status), version_);
     auto& response = *response_;
     response.set(bhttp::field::server, "databroker");
@@ -262,6 +281,135 @@ class Session : public std::enable_shared_from_this<Session> {
     do_drain();
   }
 
+  // Streaming (SSE). The head goes out at once; then the loop next → write → next, or, when
+  // caught up, wait for a wake-up (commit signal) or the timer (heartbeat, or polling without a
+  // signal). At most one write is pending and the log is not read while it is: a slow consumer
+  // costs one batch of memory. A read runs alongside only to notice the client leaving.
+  void start_stream(HttpResponse answer) {
+    events_ = std::move(answer.events);
+    streaming_ = true;
+    state_->metrics.sse_opened();
+    // A stream is not a request in flight: stop() must not wait for it to end.
+    if (request_in_flight_) {
+      request_in_flight_ = false;
+      state_->in_flight.fetch_sub(1);
+    }
+    stream_.expires_never();
+    chunked_ = version_ >= 11;
+    timer_.emplace(stream_.get_executor());
+
+    // Runs on the ingest committer: post only, only while the io_context runs (see ServerState),
+    // and hold the session weakly so a wake-up never keeps a closed connection alive.
+    subscription_ = events_->watch(
+        [state = state_, weak = weak_from_this(), executor = stream_.get_executor()] {
+          std::lock_guard lock(state->wake_mutex);
+          if (!state->wake_open) return;
+          net::post(executor, [weak] {
+            if (auto self = weak.lock()) self->on_stream_wake();
+          });
+        });
+
+    std::string head = "HTTP/1." + std::to_string(version_ % 10) + " 200 OK\r\n";
+    head += "Server: databroker\r\nContent-Type: " + answer.content_type + "\r\n";
+    for (const auto& [name, value] : answer.headers) head += name + ": " + value + "\r\n";
+    head += chunked_ ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n";
+    head += "\r\n";
+    out_ = std::move(head);
+    do_stream_write();
+    do_watch_peer();
+  }
+
+  void do_stream_next() {
+    if (closed_) return;
+    if (state_->stopping.load()) return finish_stream();
+    auto batch = events_->next_events();
+    if (!batch) {
+      core::log_warn("http", "an event stream ends: " + batch.error().message);
+      return finish_stream();
+    }
+    if (batch->events > 0) {
+      state_->metrics.sse_events_sent(batch->events);
+      out_ = chunked_ ? chunk(batch->text) : std::move(batch->text);
+      return do_stream_write();
+    }
+    if (batch->more) {
+      // Nothing visible in a scanned stretch, and more to scan: go on, letting others run first.
+      return net::post(stream_.get_executor(),
+                       beast::bind_front_handler(&Session::do_stream_next, shared_from_this()));
+    }
+    const auto heartbeat = state_->config.sse_heartbeat;
+    const auto silent = std::chrono::steady_clock::now() - last_stream_write_;
+    if (silent >= heartbeat) {
+      out_ = chunked_ ? chunk(kHeartbeat) : std::string(kHeartbeat);
+      return do_stream_write();
+    }
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(heartbeat - silent);
+    if (!subscription_.is_active()) wait = std::min(wait, kStreamPollInterval);
+    do_stream_wait(wait);
+  }
+
+  void do_stream_wait(std::chrono::milliseconds wait) {
+    stream_waiting_ = true;
+    const std::uint64_t id = ++wait_id_;
+    timer_->expires_after(wait);
+    timer_->async_wait(
+        [self = shared_from_this(), id](beast::error_code ec) { self->on_stream_timer(ec, id); });
+  }
+
+  void on_stream_timer(beast::error_code ec, std::uint64_t id) {
+    // A cancelled or superseded wait: the wake-up that cancelled it already moved on.
+    if (ec || id != wait_id_ || !stream_waiting_ || closed_) return;
+    stream_waiting_ = false;
+    do_stream_next();
+  }
+
+  void on_stream_wake() {
+    // While a write is pending the wake-up is not needed: the loop reads the log after it.
+    if (!stream_waiting_ || closed_) return;
+    stream_waiting_ = false;
+    timer_->cancel();
+    do_stream_next();
+  }
+
+  void do_stream_write() {
+    net::async_write(stream_, net::buffer(out_),
+                     beast::bind_front_handler(&Session::on_stream_write, shared_from_this()));
+  }
+
+  void on_stream_write(beast::error_code ec, std::size_t) {
+    out_.clear();
+    if (ec || closed_) return close_stream();
+    last_stream_write_ = std::chrono::steady_clock::now();
+    if (finishing_) return close_stream();
+    do_stream_next();
+  }
+
+  // The server stops or the log cannot be read: end the body properly, then close.
+  void finish_stream() {
+    finishing_ = true;
+    if (!chunked_) return close_stream();
+    out_ = "0\r\n\r\n";
+    do_stream_write();
+  }
+
+  void close_stream() {
+    if (closed_) return;
+    closed_ = true;
+    subscription_.reset();
+    if (timer_) timer_->cancel();
+    do_close();
+  }
+
+  void do_watch_peer() {
+    stream_.async_read_some(net::buffer(peer_bytes_),
+                            beast::bind_front_handler(&Session::on_peer_data, shared_from_this()));
+  }
+
+  void on_peer_data(beast::error_code ec, std::size_t) {
+    if (ec) return close_stream();  // the client left (or we closed)
+    do_watch_peer();                // a client has nothing to say on a stream; ignore it
+  }
+
   void do_close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -278,6 +426,20 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   bool close_after_write_ = false;
   bool request_in_flight_ = false;
+
+  // Streaming state, touched on the strand only.
+  std::shared_ptr<EventStream> events_;
+  hub::CommitSignal::Subscription subscription_;
+  std::optional<net::steady_timer> timer_;
+  std::string out_;  // the chunk being written
+  std::array<char, 512> peer_bytes_{};
+  std::chrono::steady_clock::time_point last_stream_write_{};
+  std::uint64_t wait_id_ = 0;
+  bool streaming_ = false;
+  bool chunked_ = true;
+  bool stream_waiting_ = false;
+  bool finishing_ = false;
+  bool closed_ = false;
 };
 
 }  // namespace

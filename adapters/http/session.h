@@ -9,6 +9,10 @@
 // down and what the client still sends is drained for a moment, so it reads the answer rather
 // than a reset. `Expect: 100-continue` is answered before the body is read.
 //
+// A response carrying an EventStream (SSE) turns the connection into a stream: the session writes
+// the head, then the stream's events as chunks, reading the log again only after each write has
+// completed, until the client leaves or the server stops. It no longer counts as in flight.
+//
 // Threading: these functions are called by the listener; everything else runs on the
 // connection's strand.
 #pragma once

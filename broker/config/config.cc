@@ -426,7 +426,8 @@ constexpr std::string_view kTopKeys[] = {"http",    "mqtt",  "storage",  "ingest
                                          "logging", "kinds", "profiles", "policy_file"};
 constexpr std::string_view kHttpKeys[] = {
     "host",           "port",         "threads",      "max_header_bytes", "max_body_bytes",
-    "header_timeout", "body_timeout", "idle_timeout", "max_connections",  "max_page_limit"};
+    "header_timeout", "body_timeout", "idle_timeout", "max_connections",  "max_page_limit",
+    "sse_heartbeat"};
 constexpr std::string_view kMqttKeys[] = {"enabled",
                                           "uri",
                                           "client_id",
@@ -528,6 +529,7 @@ void parse_http(DocumentReader& r, const Fields& top, HttpConfig& http) {
   r.read_duration(*f, "idle_timeout", Millis(1), http.idle_timeout);
   r.read_size(*f, "max_connections", http.max_connections);
   r.read_size(*f, "max_page_limit", http.max_page_limit);
+  r.read_duration(*f, "sse_heartbeat", Millis(1), http.sse_heartbeat);
 }
 
 // Returns the resolved password file, if one is named.

@@ -40,6 +40,7 @@ struct HttpConfig {
   Millis idle_timeout{60'000};
   std::size_t max_connections = 1024;
   std::size_t max_page_limit = 1000;  // cap on `limit` for history and feed reads
+  Millis sse_heartbeat{15'000};       // an SSE comment after this long without an event
 };
 
 struct MqttConfig {

@@ -226,6 +226,8 @@ void IngestPipeline::commit(std::vector<Pending>& group) {
                                               .count(),
                                           std::memory_order_relaxed);
 
+  if (options_.commit_signal != nullptr) options_.commit_signal->publish(range->last);
+
   core::Seq next = range->first;
   for (std::size_t b = 0; b < group.size(); ++b) {
     if (refused[b]) continue;

@@ -3,8 +3,8 @@
 //
 // The queue is bounded in readings. The committer takes every waiting batch up to
 // `max_commit_readings`, registers new sensors, appends them in one atomic log write (one fsync
-// with Durability::Sync), updates the latest cache, then completes each batch. A failed write
-// fails every batch of that group; none of it is stored.
+// with Durability::Sync), updates the latest cache, publishes the commit signal (if any), then
+// completes each batch. A failed write fails every batch of that group; none of it is stored.
 //
 // Counters are atomics, readable from any thread for /metrics.
 #pragma once
@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "broker/core/time.h"
+#include "broker/hub/commit_signal.h"
 #include "broker/ingest/ingest_sink.h"
 #include "broker/ingest/validation.h"
 #include "broker/log/reading_log.h"
@@ -30,6 +31,9 @@ namespace databroker::ingest {
 struct PipelineOptions {
   std::size_t queue_capacity_readings = 100000;
   std::size_t max_commit_readings = 10000;
+  // When set, published with the last seq after each durable commit, before the completions run
+  // (live subscribers follow the log). Must outlive the pipeline.
+  hub::CommitSignal* commit_signal = nullptr;
 };
 
 struct IngestCounters {

@@ -14,6 +14,7 @@
 #include "broker/access/audit.h"
 #include "broker/access/key_store.h"
 #include "broker/core/logging.h"
+#include "broker/hub/commit_signal.h"
 #include "broker/ingest/pipeline.h"
 #include "broker/log/reading_log.h"
 #include "broker/registry/sensor_registry.h"
@@ -152,9 +153,14 @@ int run_server(const config::Config& config) {
   access::AuditTrail audit((*storage)->audit(), clock);
 
   ingest::Validator validator(kinds, config.ingest.rules, registry->get());
+  // Declared before the pipeline that publishes it and the server whose SSE streams subscribe,
+  // so it outlives both.
+  hub::CommitSignal commit_signal;
   ingest::IngestPipeline pipeline(
       validator, reading_log, **registry, clock,
-      {config.storage.queue_capacity_readings, config.storage.max_commit_readings});
+      {.queue_capacity_readings = config.storage.queue_capacity_readings,
+       .max_commit_readings = config.storage.max_commit_readings,
+       .commit_signal = &commit_signal});
 
   std::unique_ptr<mqtt::MqttIngest> mqtt_ingest;
   if (config.mqtt.enabled) {
@@ -185,6 +191,7 @@ int run_server(const config::Config& config) {
       .policy = policy_engine,
       .reload_policy = [&] { return policy_loader.reload(); },
       .audit = &audit,
+      .commit_signal = &commit_signal,
   };
   http::HttpServer http_server(config.http, services);
   if (auto status = http_server.start(); !status) {

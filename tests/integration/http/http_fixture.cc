@@ -34,8 +34,9 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
   registry = take(registry::SensorRegistry::open(storage->meta(), /*strict=*/false), "registry");
   keys = take(access::KeyStore::open(dir.file("keys.json"), clock), "key store");
   validator = std::make_unique<ingest::Validator>(kinds, ingest::ValidationRules{}, registry.get());
-  pipeline = std::make_unique<ingest::IngestPipeline>(*validator, storage->log(), *registry, clock,
-                                                      ingest::PipelineOptions{});
+  pipeline = std::make_unique<ingest::IngestPipeline>(
+      *validator, storage->log(), *registry, clock,
+      ingest::PipelineOptions{.commit_signal = &commit_signal});
   audit = std::make_unique<access::AuditTrail>(storage->audit(), clock);
   policy_yaml = options.policy_yaml;
   if (!policy_yaml.empty()) {
@@ -66,6 +67,7 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
       .policy = policy,
       .reload_policy = [this] { return reload_policy(); },
       .audit = audit.get(),
+      .commit_signal = &commit_signal,
   };
   server = std::make_unique<http::HttpServer>(options.http, services);
   if (auto started = server->start(); !started) FAIL("start: " << started.error().message);

@@ -14,6 +14,7 @@
 #include "broker/access/identity.h"
 #include "broker/access/key_store.h"
 #include "broker/core/kinds.h"
+#include "broker/hub/commit_signal.h"
 #include "broker/ingest/pipeline.h"
 #include "broker/ingest/validation.h"
 #include "broker/log/reading_log.h"
@@ -65,6 +66,7 @@ class HttpFixture {
   std::unique_ptr<registry::SensorRegistry> registry;
   std::unique_ptr<access::KeyStore> keys;
   std::unique_ptr<ingest::Validator> validator;
+  hub::CommitSignal commit_signal;  // published by `pipeline`, followed by SSE streams
   std::unique_ptr<ingest::IngestPipeline> pipeline;
   std::unique_ptr<access::AuditTrail> audit;
   policies::PolicyEngine policy;

@@ -101,6 +101,7 @@ void require_same_http(const HttpConfig& a, const HttpConfig& b) {
   CHECK(a.idle_timeout == b.idle_timeout);
   CHECK(a.max_connections == b.max_connections);
   CHECK(a.max_page_limit == b.max_page_limit);
+  CHECK(a.sse_heartbeat == b.sse_heartbeat);
 }
 
 void require_same_mqtt(const MqttConfig& a, const MqttConfig& b) {
@@ -225,6 +226,7 @@ http:
   idle_timeout: 2m
   max_connections: 50
   max_page_limit: 200
+  sse_heartbeat: 5s
 mqtt:
   enabled: false
   uri: ssl://mqtt.gent.example:8883
@@ -261,6 +263,7 @@ logging:
   CHECK(config.http.idle_timeout == Millis(120'000));
   CHECK(config.http.max_connections == 50);
   CHECK(config.http.max_page_limit == 200);
+  CHECK(config.http.sse_heartbeat == Millis(5000));
   CHECK_FALSE(config.mqtt.enabled);
   CHECK(config.mqtt.uri == "ssl://mqtt.gent.example:8883");
   CHECK(config.mqtt.client_id == "databroker-gent-1");
