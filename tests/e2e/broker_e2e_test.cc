@@ -511,3 +511,56 @@ TEST_CASE("with a realistic policy every caller sees exactly its allowance on ev
   check_sees_exactly(seen_by(broker.port(), contractor, all), {bin});
   CHECK(broker.stop(SIGTERM) == 0);
 }
+
+TEST_CASE("curl subscribers receive live readings over SSE through their policy views",
+          "[e2e][sse]") {
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  Broker broker(mosquitto);
+  const std::string gateway = broker.create_key("sensor-gateway");
+  const std::string dashboard = broker.create_key("city-dashboard");
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  const std::string base = "http://127.0.0.1:" + std::to_string(broker.port());
+
+  // An anonymous subscriber to open noise data, and the dashboard's browser with its key in the
+  // query (EventSource cannot set headers), both as curl would stream them.
+  const std::string open_out = broker.dir().file("open.sse");
+  const std::string internal_out = broker.dir().file("internal.sse");
+  auto anonymous = ChildProcess::start(
+      {"curl", "-sN", "--max-time", "8", base + "/v1/subscribe?kind=noise", "-o", open_out});
+  auto internal = ChildProcess::start(
+      {"curl", "-sN", "--max-time", "8",
+       base + "/v1/subscribe?kind=waste_bin&access_token=" + dashboard, "-o", internal_out});
+  HttpClient client(broker.port());
+  REQUIRE(wait_until(
+      [&] {
+        return client.get("/metrics").body.find("databroker_sse_subscribers 2") !=
+               std::string::npos;
+      },
+      10s));
+
+  REQUIRE(client
+              .post("/v1/sensors/noise/gent-noise-7/readings",
+                    R"({"values":{"laeq":63.5,"battery":91}})", bearer(gateway))
+              .status == 202);
+  REQUIRE(run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", mosquitto.port_text(), "-q", "1",
+                       "-t", "sensors/waste_bin/gent-bin-vrijdagmarkt-03", "-m",
+                       R"({"values":{"fill_level":81}})"},
+                      10s) == 0);
+  anonymous.wait(15s);
+  internal.wait(15s);
+
+  const std::string open_events = read_file(open_out);
+  INFO(open_events);
+  CHECK(open_events.find("event: reading") != std::string::npos);
+  CHECK(open_events.find("\"laeq\":63.5") != std::string::npos);
+  CHECK(open_events.find("battery") == std::string::npos);  // the open view drops it
+  CHECK(open_events.find("fill_level") == std::string::npos);
+  const std::string internal_events = read_file(internal_out);
+  INFO(internal_events);
+  CHECK(internal_events.find("\"fill_level\":81") != std::string::npos);
+  // The key travelled in the query; it must not reach the broker's log.
+  CHECK(broker.log().find(dashboard) == std::string::npos);
+  CHECK(broker.stop(SIGTERM) == 0);
+}
