@@ -153,8 +153,8 @@ core::Status IngestPipeline::settle_sensors(std::vector<Pending>& group,
       auto it = kinds.find(r.sensor_id);
       if (it == kinds.end()) {
         std::string kind = r.kind;
-        if (auto known = registry_.find(r.sensor_id)) {
-          kind = known->kind;
+        if (auto known = registry_.kind_of(r.sensor_id)) {
+          kind = std::move(*known);
         } else if (auto status = registry_.register_seen(r.sensor_id, r.kind, now); !status) {
           return status;  // the registry cannot be written: nothing of the group is
         }

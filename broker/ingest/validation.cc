@@ -40,13 +40,13 @@ bool Validator::check(core::Reading& reading, core::TimestampMs now, std::string
     add("kind", "unknown_kind", "no kind named '" + reading.kind.substr(0, 64) + "'");
   }
   if (registry_ && core::is_valid_sensor_id(reading.sensor_id)) {
-    auto sensor = registry_->find(reading.sensor_id);
-    if (!sensor) {
+    auto registered = registry_->kind_of(reading.sensor_id);
+    if (!registered) {
       if (registry_->is_strict()) {
         add("sensor", "unknown_sensor", "sensor is not declared and the registry is strict");
       }
-    } else if (sensor->kind != reading.kind) {
-      add("kind", "kind_mismatch", "sensor is registered as '" + sensor->kind + "'");
+    } else if (*registered != reading.kind) {
+      add("kind", "kind_mismatch", "sensor is registered as '" + *registered + "'");
     }
   }
 

@@ -306,6 +306,20 @@ bool SensorRegistry::contains(std::string_view id) const {
   return entries_.find(id) != entries_.end();
 }
 
+std::optional<std::string> SensorRegistry::kind_of(std::string_view id) const {
+  std::shared_lock lock(mutex_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) {
+    return std::nullopt;
+  }
+  return it->second.info.kind;
+}
+
+std::size_t SensorRegistry::size() const {
+  std::shared_lock lock(mutex_);
+  return entries_.size();
+}
+
 Status SensorRegistry::register_seen(std::string_view id, std::string_view kind, TimestampMs now) {
   if (contains(id)) {
     return core::ok();

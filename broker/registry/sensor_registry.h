@@ -76,6 +76,11 @@ class SensorRegistry {
   // The sensor, if known.
   std::optional<SensorInfo> find(std::string_view id) const;
   bool contains(std::string_view id) const;
+  // The registered kind, if the sensor is known: the per-reading check of ingest, without
+  // copying the whole SensorInfo.
+  std::optional<std::string> kind_of(std::string_view id) const;
+  // How many sensors (streams) are known, without copying them (for /metrics).
+  std::size_t size() const;
 
   // Registers a sensor first seen in an accepted reading (no-op when known, whatever `kind`).
   // Called by the ingest writer before the reading is appended, so the log never holds a

@@ -95,7 +95,7 @@ std::string render_metrics(const MetricSources& s) {
   e.family("databroker_log_first_seq", "gauge", "Lowest seq still stored (after retention).");
   e.sample("databroker_log_first_seq", "", static_cast<double>(s.log.first_seq()));
   e.family("databroker_streams", "gauge", "Streams known to the registry.");
-  e.sample("databroker_streams", "", static_cast<double>(s.registry.streams().size()));
+  e.sample("databroker_streams", "", static_cast<double>(s.registry.size()));
   if (s.audit) {
     const auto& a = s.audit->counters();
     e.family("databroker_audit_records_total", "counter",

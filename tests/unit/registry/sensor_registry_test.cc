@@ -68,6 +68,19 @@ TEST_CASE("a declared sensor is found and survives a reopen", "[registry]") {
   CHECK(*found == expected);
 }
 
+TEST_CASE("kind_of and size answer without copying sensors", "[registry]") {
+  FakeMetaStore meta;
+  auto registry = open_registry(meta);
+  CHECK(registry->size() == 0);
+  CHECK_FALSE(registry->kind_of("noise-1"));
+  REQUIRE(registry->register_seen("noise-1", "noise", 1000));
+  std::vector<SensorInfo> declared{sensor("aq-1")};
+  REQUIRE(registry->declare(declared, 1000));
+  CHECK(registry->kind_of("noise-1") == "noise");
+  CHECK(registry->kind_of("aq-1") == "air_quality");
+  CHECK(registry->size() == 2);
+}
+
 TEST_CASE("a declaration replaces the stored sensor but keeps its registration time",
           "[registry]") {
   FakeMetaStore meta;
