@@ -10,12 +10,14 @@
 #include "adapters/http/json_text.h"
 #include "adapters/http/params.h"
 #include "adapters/http/problem.h"
-#include "adapters/http/visibility.h"
+#include "broker/hub/visibility.h"
 #include "broker/core/logging.h"
 #include "broker/core/time.h"
 #include "policies/view.h"
 
 namespace databroker::http {
+
+using hub::facts_of;
 
 namespace {
 

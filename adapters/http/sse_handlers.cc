@@ -18,10 +18,13 @@
 #include "adapters/http/handlers.h"
 #include "adapters/http/params.h"
 #include "adapters/http/problem.h"
-#include "adapters/http/visibility.h"
+#include "broker/hub/visibility.h"
 #include "policies/view.h"
 
 namespace databroker::http {
+
+using hub::StreamView;
+using hub::stream_view;
 
 namespace {
 

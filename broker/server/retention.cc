@@ -5,16 +5,13 @@
 #include <utility>
 
 #include "broker/core/logging.h"
+#include "broker/hub/visibility.h"
 
 namespace databroker::server {
 
 namespace {
 
 constexpr std::string_view kComponent = "retention";
-
-policies::StreamFacts facts_of(const registry::SensorInfo& sensor) {
-  return {sensor.id, sensor.kind, sensor.zone, sensor.tags, sensor.owner};
-}
 
 }  // namespace
 
@@ -64,7 +61,7 @@ RetentionOutcome RetentionPass::run_once(core::TimestampMs now, const std::stop_
       outcome.stopped = true;
       break;
     }
-    const auto retention = snapshot->decide(facts_of(stream.sensor)).retention();
+    const auto retention = snapshot->decide(hub::facts_of(stream.sensor)).retention();
     if (!retention) {
       continue;
     }

@@ -1,6 +1,6 @@
-#include "adapters/http/visibility.h"
+#include "broker/hub/visibility.h"
 
-namespace databroker::http {
+namespace databroker::hub {
 
 policies::StreamFacts facts_of(const registry::SensorInfo& sensor) {
   return {sensor.id, sensor.kind, sensor.zone, sensor.tags, sensor.owner};
@@ -11,12 +11,12 @@ policies::Caller caller_of(const access::Identity& identity) {
   return {identity.profile->name, identity.profile->internal};
 }
 
-StreamView stream_view(const policies::PolicySnapshot& policy, const access::Identity& identity,
+StreamView stream_view(const policies::PolicySnapshot& policy, const policies::Caller& caller,
                        const registry::SensorInfo& sensor, core::TimestampMs now) {
   StreamView out;
   out.decision = policy.decide(facts_of(sensor));
-  out.access = policy.policy().access(out.decision, caller_of(identity), now);
+  out.access = policy.policy().access(out.decision, caller, now);
   return out;
 }
 
-}  // namespace databroker::http
+}  // namespace databroker::hub
