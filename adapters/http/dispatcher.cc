@@ -57,6 +57,7 @@ Dispatcher::Dispatcher(const config::HttpConfig& config, Services services, Http
   add_ingest_routes(router_, context_);
   add_stream_routes(router_, context_);
   add_admin_routes(router_, context_);
+  add_webhook_routes(router_, context_);
   add_policy_routes(router_, context_);
   add_ops_routes(router_, context_);
   add_subscribe_routes(router_, context_);

@@ -39,6 +39,8 @@ void add_admin_routes(Router& router, const HandlerContext& context);
 void add_policy_routes(Router& router, const HandlerContext& context);
 // GET /v1/subscribe: Server-Sent Events following the log (sse_handlers.cc).
 void add_subscribe_routes(Router& router, const HandlerContext& context);
+// /v1/admin/webhooks: POST, GET, GET {id}, DELETE {id}, POST {id}/resume (webhook_handlers.cc).
+void add_webhook_routes(Router& router, const HandlerContext& context);
 // GET /healthz, /readyz, /metrics (no authentication).
 void add_ops_routes(Router& router, const HandlerContext& context);
 

@@ -422,8 +422,8 @@ std::optional<YAML::Node> load_document(std::string_view text, DocumentReader& r
   }
 }
 
-constexpr std::string_view kTopKeys[] = {"http",    "mqtt",  "storage",  "ingest",
-                                         "logging", "kinds", "profiles", "policy_file"};
+constexpr std::string_view kTopKeys[] = {"http",  "mqtt",     "storage",     "ingest",  "logging",
+                                         "kinds", "profiles", "policy_file", "webhooks"};
 constexpr std::string_view kHttpKeys[] = {
     "host",           "port",         "threads",      "max_header_bytes", "max_body_bytes",
     "header_timeout", "body_timeout", "idle_timeout", "max_connections",  "max_page_limit",
@@ -449,6 +449,9 @@ constexpr std::string_view kStorageKeys[] = {"data_dir", "durability", "retentio
 constexpr std::string_view kIngestKeys[] = {"unknown_measurements", "max_future_skew",
                                             "strict_sensors", "sensors_file"};
 constexpr std::string_view kLoggingKeys[] = {"level", "format"};
+constexpr std::string_view kWebhookKeys[] = {"enabled",        "max_webhooks",    "batch_size",
+                                             "max_body_bytes", "request_timeout", "backoff_min",
+                                             "backoff_max",    "pause_after"};
 constexpr std::string_view kKindKeys[] = {"name", "description", "measurements"};
 constexpr std::string_view kMeasurementKeys[] = {"name", "unit", "type", "min", "max"};
 constexpr std::string_view kProfileKeys[] = {"ingest", "internal", "admin", "description"};
@@ -662,6 +665,31 @@ void parse_logging(DocumentReader& r, const Fields& top, LoggingConfig& logging)
     }
   }
   r.read_choice(*f, "format", kLogFormats, logging.format);
+}
+
+void parse_webhooks(DocumentReader& r, const Fields& top, WebhookConfig& webhooks) {
+  auto f = r.section(top, "webhooks", kWebhookKeys);
+  if (!f) {
+    return;
+  }
+  r.read_bool(*f, "enabled", webhooks.enabled);
+  r.read_integer(*f, "max_webhooks", 1, 10'000, webhooks.max_webhooks);
+  r.read_integer(*f, "batch_size", 1, 1000, webhooks.batch_size);
+  r.read_integer(*f, "max_body_bytes", 1024, 64 * 1024 * 1024, webhooks.max_body_bytes);
+  r.read_duration(*f, "request_timeout", Millis(1), webhooks.request_timeout, Millis(300'000));
+  r.read_duration(*f, "backoff_min", Millis(1), webhooks.backoff_min);
+  r.read_duration(*f, "backoff_max", Millis(1), webhooks.backoff_max);
+  r.read_duration(*f, "pause_after", Millis(0), webhooks.pause_after);
+  if (webhooks.backoff_min > webhooks.backoff_max) {
+    const Field* at = f->find("backoff_max");
+    if (!at) {
+      at = f->find("backoff_min");
+    }
+    r.report(at ? at->line : f->line(),
+             "webhooks.backoff_min (" + DocumentReader::format_duration(webhooks.backoff_min) +
+                 ") must not exceed webhooks.backoff_max (" +
+                 DocumentReader::format_duration(webhooks.backoff_max) + ")");
+  }
 }
 
 // Reads the `kinds` list. Every declared name lands in `declared`, valid or not, so that sensors
@@ -1080,6 +1108,7 @@ tl::expected<Config, std::vector<ConfigProblem>> parse_config_checked(std::strin
       parse_storage(r, *top, config.storage);
       auto sensors_file = parse_ingest(r, *top, config.ingest);
       parse_logging(r, *top, config.logging);
+      parse_webhooks(r, *top, config.webhooks);
 
       std::set<std::string, std::less<>> declared_kinds;
       parse_kinds(r, *top, config.extra_kinds, declared_kinds);

@@ -81,6 +81,18 @@ struct LoggingConfig {
   LogFormat format = LogFormat::Text;
 };
 
+// Partner webhooks (adapters/webhook): how batches are sent and when a failing one pauses.
+struct WebhookConfig {
+  bool enabled = true;
+  std::size_t max_webhooks = 100;            // registrations at most
+  std::size_t batch_size = 100;              // events per POST (1..1000)
+  std::size_t max_body_bytes = 1024 * 1024;  // a batch is cut before it grows past this
+  Millis request_timeout{10'000};            // connect, send and answer, in all
+  Millis backoff_min{1'000};                 // the first retry waits this long
+  Millis backoff_max{300'000};               // retries wait at most this long
+  Millis pause_after{86'400'000};            // failing this long pauses the webhook
+};
+
 struct Config {
   std::string source;  // the file it came from, for messages
   HttpConfig http;
@@ -88,6 +100,7 @@ struct Config {
   StorageConfig storage;
   IngestConfig ingest;
   LoggingConfig logging;
+  WebhookConfig webhooks;
   std::vector<core::SensorKind> extra_kinds;  // added to (or replacing) the built-in kinds
   std::vector<access::Profile> profiles;      // `public` is implicit
   std::vector<registry::SensorInfo> sensors;  // from ingest.sensors_file, when set

@@ -150,6 +150,27 @@ std::string render_metrics(const MetricSources& s) {
     e.family("databroker_mqtt_connection_losses_total", "counter", "Lost connections.");
     e.sample("databroker_mqtt_connection_losses_total", "", m.connection_losses.load());
   }
+  if (s.webhooks) {
+    e.family("databroker_webhooks", "gauge", "Registered partner webhooks.");
+    e.sample("databroker_webhooks", "", static_cast<double>(s.webhooks->size()));
+    e.family("databroker_webhooks_paused", "gauge",
+             "Webhooks paused after failing for webhooks.pause_after; they wait for a resume.");
+    e.sample("databroker_webhooks_paused", "", static_cast<double>(s.webhooks->paused_count()));
+  }
+  if (s.webhook_delivery) {
+    const auto& w = *s.webhook_delivery;
+    e.family("databroker_webhook_deliveries_total", "counter",
+             "Webhook batches the receiver answered with a 2xx.");
+    e.sample("databroker_webhook_deliveries_total", "", w.deliveries.load());
+    e.family("databroker_webhook_events_delivered_total", "counter",
+             "Events in webhook batches answered with a 2xx.");
+    e.sample("databroker_webhook_events_delivered_total", "", w.events.load());
+    e.family("databroker_webhook_failures_total", "counter",
+             "Failed webhook attempts (refused, timed out, or answered with a non-2xx).");
+    e.sample("databroker_webhook_failures_total", "", w.failures.load());
+    e.family("databroker_webhook_pauses_total", "counter", "Times a webhook was paused.");
+    e.sample("databroker_webhook_pauses_total", "", w.pauses.load());
+  }
   return e.take();
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "adapters/mqtt/mqtt_ingest.h"
+#include "adapters/webhook/webhook_delivery.h"
 #include "broker/access/audit.h"
 #include "broker/ingest/pipeline.h"
 #include "broker/log/reading_log.h"
@@ -21,6 +22,9 @@ struct MetricSources {
   const access::AuditTrail* audit;
   std::size_t queue_capacity = 0;
   const RetentionCounters* retention = nullptr;  // null: no retention families
+  // Partner webhooks; null: no webhook families (the counters also when delivery is disabled).
+  const hub::WebhookRegistry* webhooks = nullptr;
+  const webhook::DeliveryCounters* webhook_delivery = nullptr;
 };
 
 std::string render_metrics(const MetricSources& sources);

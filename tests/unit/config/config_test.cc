@@ -910,4 +910,46 @@ TEST_CASE("a mangled configuration yields problems, never an exception", "[confi
   }
 }
 
+TEST_CASE("the example configuration sets every webhooks key to its default",
+          "[config][webhooks]") {
+  auto config =
+      load_config(std::string(kSourceDir) + "/deploy/databroker.example.yaml", no_environment());
+  REQUIRE(config);
+  const WebhookConfig defaults;
+  const WebhookConfig& w = config->webhooks;
+  CHECK(w.enabled == defaults.enabled);
+  CHECK(w.max_webhooks == defaults.max_webhooks);
+  CHECK(w.batch_size == defaults.batch_size);
+  CHECK(w.max_body_bytes == defaults.max_body_bytes);
+  CHECK(w.request_timeout == defaults.request_timeout);
+  CHECK(w.backoff_min == defaults.backoff_min);
+  CHECK(w.backoff_max == defaults.backoff_max);
+  CHECK(w.pause_after == defaults.pause_after);
+}
+
+TEST_CASE("every webhooks key is read into its field", "[config][webhooks]") {
+  const Config config = parse_ok(
+      "webhooks:\n  enabled: false\n  max_webhooks: 7\n  batch_size: 20\n"
+      "  max_body_bytes: 65536\n  request_timeout: 2s\n  backoff_min: 100ms\n"
+      "  backoff_max: 1m\n  pause_after: 2h\n");
+  CHECK_FALSE(config.webhooks.enabled);
+  CHECK(config.webhooks.max_webhooks == 7);
+  CHECK(config.webhooks.batch_size == 20);
+  CHECK(config.webhooks.max_body_bytes == 65536);
+  CHECK(config.webhooks.request_timeout == Millis(2000));
+  CHECK(config.webhooks.backoff_min == Millis(100));
+  CHECK(config.webhooks.backoff_max == Millis(60'000));
+  CHECK(config.webhooks.pause_after == Millis(7'200'000));
+}
+
+TEST_CASE("webhooks keys out of range are problems on their lines", "[config][webhooks]") {
+  auto problems = problems_of(
+      "webhooks:\n  batch_size: 5000\n  max_body_bytes: 10\n  request_timeout: 1h\n"
+      "  backoff_min: 10s\n  backoff_max: 2s\n  max_webhooks: 0\n  bogus: 1\n");
+  std::vector<int> lines;
+  for (const auto& p : problems) lines.push_back(p.line);
+  CHECK(lines == std::vector<int>{2, 3, 4, 6, 7, 8});
+  CHECK(contains(problems[3].reason, "webhooks.backoff_min (10s) must not exceed"));
+}
+
 }  // namespace databroker::config
