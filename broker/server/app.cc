@@ -12,12 +12,14 @@
 #include "adapters/codecs/native_json.h"
 #include "adapters/http/server.h"
 #include "adapters/mqtt/mqtt_ingest.h"
+#include "adapters/webhook/webhook_delivery.h"
 #include "broker/access/audit.h"
 #include "broker/access/key_store.h"
 #include "broker/core/logging.h"
 #include "broker/hub/commit_signal.h"
 #include "broker/hub/follower.h"
 #include "broker/hub/recent_readings.h"
+#include "broker/hub/webhooks.h"
 #include "broker/ingest/pipeline.h"
 #include "broker/log/reading_log.h"
 #include "broker/registry/sensor_registry.h"
@@ -184,6 +186,15 @@ int run_server(const config::Config& config) {
     mqtt_ingest = std::make_unique<mqtt::MqttIngest>(config.mqtt, pipeline, clock);
   }
 
+  // Partner webhooks: the registry serves the admin routes; the delivery (its own thread) starts
+  // after the HTTP server and stops before the pipeline.
+  auto webhooks = hub::WebhookRegistry::open(
+      (*storage)->meta(), clock,
+      {.max_webhooks = config.webhooks.max_webhooks, .pause_after = config.webhooks.pause_after});
+  if (!webhooks) return start_failure("cannot open the webhook registry", webhooks.error());
+  webhook::WebhookDelivery webhook_delivery(webhook::delivery_options(config.webhooks), **webhooks,
+                                            followers, &commit_signal, *profiles, &audit, clock);
+
   // Built before the HTTP server, whose /metrics reads its counters; its worker starts last.
   RetentionPass retention_pass(reading_log, **registry, policy_engine, config.storage.retention);
 
@@ -203,7 +214,8 @@ int run_server(const config::Config& config) {
           [&] {
             return render_metrics({pipeline, reading_log, **registry, mqtt_ingest.get(), &audit,
                                    config.storage.queue_capacity_readings,
-                                   &retention_pass.counters()}) +
+                                   &retention_pass.counters(), webhooks->get(),
+                                   &webhook_delivery.counters()}) +
                    hub_metrics.render(reading_log.last_seq());
           },
       .policy = policy_engine,
@@ -211,6 +223,7 @@ int run_server(const config::Config& config) {
       .audit = &audit,
       .commit_signal = &commit_signal,
       .followers = &followers,
+      .webhooks = webhooks->get(),
   };
   http::HttpServer http_server(config.http, services);
   if (auto status = http_server.start(); !status) {
@@ -220,6 +233,13 @@ int run_server(const config::Config& config) {
     if (auto status = mqtt_ingest->start(); !status) {
       http_server.stop();
       return start_failure("cannot start MQTT ingest", status.error());
+    }
+  }
+  if (config.webhooks.enabled) {
+    if (auto status = webhook_delivery.start(); !status) {
+      http_server.stop();
+      if (mqtt_ingest) mqtt_ingest->stop();
+      return start_failure("cannot start webhook delivery", status.error());
     }
   }
   // Always running: policy rules may set a retention even when storage.retention is unset.
@@ -248,6 +268,7 @@ int run_server(const config::Config& config) {
   // MQTT have stopped handing it readings.
   http_server.stop();
   if (mqtt_ingest) mqtt_ingest->stop();
+  webhook_delivery.stop();
   pipeline.stop();
   retention.reset();
   audit.stop();
