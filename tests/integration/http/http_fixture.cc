@@ -43,6 +43,10 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
     auto loaded = reload_policy();
     if (!loaded) FAIL("policy: " << loaded.error().message);
   }
+  if (options.webhooks) {
+    webhooks = take(hub::WebhookRegistry::open(storage->meta(), clock, *options.webhooks),
+                    "webhook registry");
+  }
   admin_key = make_key("ops");
   ingest_key = make_key("lorawan-gateway");
   internal_key = make_key("city-dashboard");
@@ -68,6 +72,7 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
       .reload_policy = [this] { return reload_policy(); },
       .audit = audit.get(),
       .commit_signal = &commit_signal,
+      .webhooks = webhooks.get(),
   };
   server = std::make_unique<http::HttpServer>(options.http, services);
   if (auto started = server->start(); !started) FAIL("start: " << started.error().message);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "adapters/http/server.h"
@@ -15,6 +16,7 @@
 #include "broker/access/key_store.h"
 #include "broker/core/kinds.h"
 #include "broker/hub/commit_signal.h"
+#include "broker/hub/webhooks.h"
 #include "broker/ingest/pipeline.h"
 #include "broker/ingest/validation.h"
 #include "broker/log/reading_log.h"
@@ -44,6 +46,8 @@ struct HttpFixtureOptions {
   std::function<std::string()> metrics;
   // The policy in force at start (YAML); empty: no policy, every stream closed.
   std::string policy_yaml;
+  // When set, a webhook registry over the fixture's meta store serves /v1/admin/webhooks.
+  std::optional<hub::WebhookRegistryOptions> webhooks;
 };
 
 class HttpFixture {
@@ -72,6 +76,7 @@ class HttpFixture {
   policies::PolicyEngine policy;
   // What POST /v1/admin/policy/reload compiles; a test edits it, then reloads.
   std::string policy_yaml;
+  std::unique_ptr<hub::WebhookRegistry> webhooks;  // with HttpFixtureOptions::webhooks
   FakeIngestSink fake_sink;
   std::atomic<bool> log_open{true};
   std::atomic<bool> mqtt_connected{true};

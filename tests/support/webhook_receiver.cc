@@ -1,0 +1,180 @@
+#include "tests/support/webhook_receiver.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace databroker::testing {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// Reads more bytes into `buffer` before `deadline`; false on EOF, error or timeout.
+bool read_more(int fd, std::string& buffer, Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  if (left.count() <= 0) return false;
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  char chunk[16384];
+  const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+  if (n <= 0) return false;
+  buffer.append(chunk, static_cast<std::size_t>(n));
+  return true;
+}
+
+}  // namespace
+
+std::string ReceivedDelivery::header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? "" : it->second;
+}
+
+bool signature_ok(const ReceivedDelivery& delivery, const std::string& secret) {
+  const std::string message = delivery.header("x-databroker-timestamp") + "." + delivery.body;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
+  std::string expected = "sha256=";
+  char hex[3];
+  for (unsigned int i = 0; i < length; ++i) {
+    std::snprintf(hex, sizeof hex, "%02x", digest[i]);
+    expected += hex;
+  }
+  const std::string given = delivery.header("x-databroker-signature");
+  return given.size() == expected.size() &&
+         CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+}
+
+WebhookReceiver::~WebhookReceiver() { stop(); }
+
+bool WebhookReceiver::start(std::uint16_t port) {
+  stop();
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(fd, 16) != 0) {
+    ::close(fd);
+    return false;
+  }
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  port_ = ntohs(address.sin_port);
+  listen_fd_ = fd;
+  stopping_ = false;
+  thread_ = std::thread([this] { serve(); });
+  return true;
+}
+
+void WebhookReceiver::stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+  if (const int fd = listen_fd_.exchange(-1); fd >= 0) ::close(fd);
+}
+
+std::string WebhookReceiver::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::vector<ReceivedDelivery> WebhookReceiver::deliveries() const {
+  std::lock_guard lock(mutex_);
+  return deliveries_;
+}
+
+std::size_t WebhookReceiver::count() const {
+  std::lock_guard lock(mutex_);
+  return deliveries_.size();
+}
+
+std::vector<nlohmann::json> WebhookReceiver::accepted_events() const {
+  std::lock_guard lock(mutex_);
+  std::vector<nlohmann::json> out;
+  for (const auto& d : deliveries_) {
+    if (d.answered < 200 || d.answered >= 300 || !d.json.is_object()) continue;
+    for (const auto& event : d.json["events"]) out.push_back(event);
+  }
+  return out;
+}
+
+void WebhookReceiver::serve() {
+  while (!stopping_) {
+    pollfd p{listen_fd_.load(), POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    const int fd = ::accept(listen_fd_.load(), nullptr, nullptr);
+    if (fd < 0) continue;
+    handle(fd);
+    ::close(fd);
+  }
+}
+
+void WebhookReceiver::handle(int fd) {
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  std::string buffer;
+  std::size_t head_end;
+  while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
+    if (!read_more(fd, buffer, deadline)) return;
+  }
+  ReceivedDelivery delivery;
+  const std::string head = buffer.substr(0, head_end);
+  std::size_t line_end = head.find("\r\n");
+  const std::string request_line = head.substr(0, line_end);
+  const auto first_space = request_line.find(' ');
+  delivery.target = request_line.substr(first_space + 1, request_line.rfind(' ') - first_space - 1);
+  while (line_end != std::string::npos && line_end < head.size()) {
+    const std::size_t start = line_end + 2;
+    line_end = head.find("\r\n", start);
+    const std::string line =
+        head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    delivery.headers[lower(line.substr(0, colon))] = value;
+  }
+  const std::size_t length = std::stoul(
+      delivery.header("content-length").empty() ? "0" : delivery.header("content-length"));
+  std::string body = buffer.substr(head_end + 4);
+  while (body.size() < length) {
+    if (!read_more(fd, body, deadline)) return;
+  }
+  delivery.body = body.substr(0, length);
+  delivery.json = nlohmann::json::parse(delivery.body, nullptr, false);
+  delivery.answered = status_.load();
+  {
+    std::lock_guard lock(mutex_);
+    deliveries_.push_back(delivery);
+  }
+  if (lose_answers_.load() > 0) {
+    --lose_answers_;
+    return;
+  }
+  const std::string answer_body = delivery.answered < 300 ? "ok" : "receiver says no";
+  const std::string answer =
+      "HTTP/1.1 " + std::to_string(delivery.answered) +
+      " Test\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(answer_body.size()) +
+      "\r\nConnection: close\r\n\r\n" + answer_body;
+  (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+}
+
+}  // namespace databroker::testing
