@@ -46,5 +46,11 @@ TEST_CASE("the signature covers every byte of the body, NUL and non-ASCII includ
       verify_delivery("k-0123456789abcdef", "7", body.substr(0, body.size() - 1), signature));
 }
 
+TEST_CASE("the example of docs/subscribing.md verifies", "[webhook][signature]") {
+  CHECK(sign_delivery("whsec_test", 1795000000,
+                      R"({"webhook":"wh_x","delivery":"wh_x.1-1","events":[]})") ==
+        "sha256=c90d53babd10b0fb5f26e2859a87cec2cda395c82d3247cd598e0ccf0d1ab21c");
+}
+
 }  // namespace
 }  // namespace databroker::webhook
