@@ -4,9 +4,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <functional>
 #include <map>
 #include <optional>
@@ -33,6 +36,7 @@ DeliveryOptions delivery_options(const config::WebhookConfig& config) {
   options.request_timeout = config.request_timeout;
   options.backoff_min = config.backoff_min;
   options.backoff_max = config.backoff_max;
+  options.ca_file = config.ca_file;
   return options;
 }
 
@@ -58,21 +62,28 @@ std::string describe_body(std::string_view body) {
   return out.empty() ? "" : ": " + out;
 }
 
-// One POST: resolve, connect, send, read the answer, all under one deadline. Keeps itself alive
-// through its pending operations; `done` runs exactly once, on the io thread (also on cancel).
+// One POST: resolve, connect, (TLS handshake), send, read the answer, all under one deadline.
+// Keeps itself alive through its pending operations; `done` runs exactly once, on the io thread
+// (also on cancel). With https the peer's certificate must chain to a trusted CA and name the
+// URL's host (RFC 6125, an IP address against its IP SANs); the host goes out as SNI.
 class HttpAttempt : public std::enable_shared_from_this<HttpAttempt> {
  public:
   using Done = std::function<void(Outcome)>;
 
-  HttpAttempt(asio::io_context& io, const hub::WebhookUrl& url,
+  HttpAttempt(asio::io_context& io, asio::ssl::context& tls, const hub::WebhookUrl& url,
               bhttp::request<bhttp::string_body> request, Millis timeout, Done done)
       : resolver_(io),
-        stream_(io),
         deadline_(io),
         url_(url),
         request_(std::move(request)),
         timeout_(timeout),
-        done_(std::move(done)) {}
+        done_(std::move(done)) {
+    if (url_.tls) {
+      tls_stream_.emplace(io, tls);
+    } else {
+      plain_stream_.emplace(io);
+    }
+  }
 
   void start() {
     deadline_.expires_after(timeout_);
@@ -99,19 +110,43 @@ class HttpAttempt : public std::enable_shared_from_this<HttpAttempt> {
     if (!done_) return;
     if (ec) return finish({false, "cannot resolve " + url_.host + ": " + ec.message()});
     phase_ = "connecting to " + where();
-    stream_.async_connect(results,
-                          [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-                            self->on_connect(ec);
-                          });
+    lowest_layer().async_connect(
+        results, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+          self->on_connect(ec);
+        });
   }
 
   void on_connect(beast::error_code ec) {
     if (!done_) return;
     if (ec) return finish({false, "cannot connect to " + where() + ": " + ec.message()});
+    if (!tls_stream_) return send();
+    phase_ = "in the TLS handshake with " + where();
+    tls_stream_->set_verify_mode(asio::ssl::verify_peer);
+    tls_stream_->set_verify_callback(asio::ssl::host_name_verification(url_.host));
+    if (!SSL_set_tlsext_host_name(tls_stream_->native_handle(), url_.host.c_str())) {
+      return finish({false, "cannot set the TLS server name " + url_.host});
+    }
+    tls_stream_->async_handshake(
+        asio::ssl::stream_base::client,
+        [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (!done_) return;
+    if (ec) return finish({false, "TLS handshake with " + where() + " failed: " + ec.message()});
+    send();
+  }
+
+  void send() {
     phase_ = "sending to " + where();
-    bhttp::async_write(
-        stream_, request_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+    const auto on_write = [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_write(ec);
+    };
+    if (tls_stream_) {
+      bhttp::async_write(*tls_stream_, request_, on_write);
+    } else {
+      bhttp::async_write(*plain_stream_, request_, on_write);
+    }
   }
 
   void on_write(beast::error_code ec) {
@@ -120,9 +155,14 @@ class HttpAttempt : public std::enable_shared_from_this<HttpAttempt> {
     phase_ = "waiting for the answer of " + where();
     parser_.header_limit(16 * 1024);
     parser_.body_limit(kMaxResponseBytes);
-    bhttp::async_read(
-        stream_, buffer_, parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    const auto on_read = [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_read(ec);
+    };
+    if (tls_stream_) {
+      bhttp::async_read(*tls_stream_, buffer_, parser_, on_read);
+    } else {
+      bhttp::async_read(*plain_stream_, buffer_, parser_, on_read);
+    }
   }
 
   void on_read(beast::error_code ec) {
@@ -145,13 +185,20 @@ class HttpAttempt : public std::enable_shared_from_this<HttpAttempt> {
     beast::error_code ignored;
     deadline_.cancel();
     resolver_.cancel();
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    // No TLS close_notify: the request said Connection: close and the answer is read; closing
+    // the socket ends the session without another round trip.
+    lowest_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest_layer().close();
     done(std::move(outcome));
   }
 
+  beast::tcp_stream& lowest_layer() {
+    return tls_stream_ ? beast::get_lowest_layer(*tls_stream_) : *plain_stream_;
+  }
+
   tcp::resolver resolver_;
-  beast::tcp_stream stream_;
+  std::optional<beast::tcp_stream> plain_stream_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream_;
   asio::steady_timer deadline_;
   const hub::WebhookUrl url_;
   bhttp::request<bhttp::string_body> request_;
@@ -177,8 +224,31 @@ struct WebhookDelivery::Impl {
         profiles(profiles),
         audit(audit),
         clock(clock),
+        tls(asio::ssl::context::tls_client),
         poll_timer(io),
         random(std::random_device{}()) {}
+
+  // Trust the system's CAs, or only `ca_file` when one is configured; TLS 1.2 at least.
+  core::Status configure_tls() {
+    beast::error_code ec;
+    SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+    tls.set_verify_mode(asio::ssl::verify_peer, ec);
+    if (!ec) {
+      if (options.ca_file.empty()) {
+        tls.set_default_verify_paths(ec);
+      } else {
+        tls.load_verify_file(options.ca_file, ec);
+      }
+    }
+    if (ec) {
+      return core::fail(core::ErrorCode::Unavailable,
+                        "cannot load the CA certificates" +
+                            (options.ca_file.empty() ? std::string(" of the system")
+                                                     : " from " + options.ca_file) +
+                            ": " + ec.message());
+    }
+    return core::ok();
+  }
 
   void run_thread();
   void sync();
@@ -197,6 +267,7 @@ struct WebhookDelivery::Impl {
   DeliveryCounters counters;
 
   asio::io_context io;
+  asio::ssl::context tls;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;
   hub::CommitSignal::Subscription subscription;
@@ -346,8 +417,9 @@ class WebhookDelivery::Impl::Worker : public std::enable_shared_from_this<Worker
 
     const std::int64_t timestamp = impl_.clock.now_ms() / 1000;
     bhttp::request<bhttp::string_body> request{bhttp::verb::post, url_.target, 11};
+    const bool default_port = url_.port == (url_.tls ? 443 : 80);
     request.set(bhttp::field::host,
-                url_.port == 80 ? url_.host : url_.host + ":" + std::to_string(url_.port));
+                default_port ? url_.host : url_.host + ":" + std::to_string(url_.port));
     request.set(bhttp::field::user_agent, "databroker-webhook/1");
     request.set(bhttp::field::content_type, "application/json");
     request.set(kWebhookHeader, id);
@@ -359,7 +431,7 @@ class WebhookDelivery::Impl::Worker : public std::enable_shared_from_this<Worker
     request.prepare_payload();
 
     phase_ = Phase::InFlight;
-    auto attempt = std::make_shared<HttpAttempt>(impl_.io, url_, std::move(request),
+    auto attempt = std::make_shared<HttpAttempt>(impl_.io, impl_.tls, url_, std::move(request),
                                                  impl_.options.request_timeout,
                                                  [weak = weak_from_this()](Outcome outcome) {
                                                    if (auto self = weak.lock())
@@ -538,6 +610,10 @@ core::Status WebhookDelivery::start() {
     return core::fail(core::ErrorCode::Internal, "webhook delivery started twice");
   }
   impl.started = true;
+  if (auto tls = impl.configure_tls(); !tls) {
+    impl.stopped = true;
+    return tls;
+  }
   impl.work.emplace(impl.io.get_executor());
   impl.registry.set_observer([&impl] { asio::post(impl.io, [&impl] { impl.sync(); }); });
   if (impl.commit_signal != nullptr) {

@@ -17,7 +17,8 @@
 //   {"webhook":"wh_…","delivery":"…","events":[<reading>,…]}   (readings as GET /v1/readings)
 // The delivery id names the batch: a retry of the same batch carries the same id, a new
 // timestamp and a new signature. One connection per attempt (Connection: close); redirects
-// are not followed; answers larger than 64 KiB are failures.
+// are not followed; answers larger than 64 KiB are failures. https:// verifies the peer
+// against the system's CAs (or `ca_file`) and the URL's host name, TLS 1.2 at least.
 //
 // Bounds: `batch_size` events and `max_body_bytes` per POST (a batch is cut before the body
 // would grow past it; a single larger reading still goes alone), `request_timeout` for
@@ -68,6 +69,8 @@ struct DeliveryOptions {
   std::size_t scan_budget = 5000;
   // Every idle webhook looks at the log this often even without a commit signal.
   std::chrono::milliseconds poll_interval{1'000};
+  // PEM file of the CAs that https receivers' certificates must chain to; empty: the system's.
+  std::string ca_file;
 };
 
 DeliveryOptions delivery_options(const config::WebhookConfig& config);
@@ -85,7 +88,8 @@ class WebhookDelivery {
   WebhookDelivery& operator=(const WebhookDelivery&) = delete;
   ~WebhookDelivery();  // stops
 
-  // Starts the thread and every registered webhook that is not paused. Once only.
+  // Starts the thread and every registered webhook that is not paused. Once only. Unavailable
+  // when the CA certificates cannot be loaded.
   core::Status start();
   // Cancels requests in flight (their batches are sent again after a restart), stops the
   // thread and detaches from the registry and the commit signal. Idempotent.

@@ -451,7 +451,7 @@ constexpr std::string_view kIngestKeys[] = {"unknown_measurements", "max_future_
 constexpr std::string_view kLoggingKeys[] = {"level", "format"};
 constexpr std::string_view kWebhookKeys[] = {"enabled",        "max_webhooks",    "batch_size",
                                              "max_body_bytes", "request_timeout", "backoff_min",
-                                             "backoff_max",    "pause_after"};
+                                             "backoff_max",    "pause_after",     "ca_file"};
 constexpr std::string_view kKindKeys[] = {"name", "description", "measurements"};
 constexpr std::string_view kMeasurementKeys[] = {"name", "unit", "type", "min", "max"};
 constexpr std::string_view kProfileKeys[] = {"ingest", "internal", "admin", "description"};
@@ -680,6 +680,10 @@ void parse_webhooks(DocumentReader& r, const Fields& top, WebhookConfig& webhook
   r.read_duration(*f, "backoff_min", Millis(1), webhooks.backoff_min);
   r.read_duration(*f, "backoff_max", Millis(1), webhooks.backoff_max);
   r.read_duration(*f, "pause_after", Millis(0), webhooks.pause_after);
+  std::string ca_file;
+  if (r.read_string(*f, "ca_file", ca_file) && !ca_file.empty()) {
+    webhooks.ca_file = resolve_relative(r.file(), ca_file);
+  }
   if (webhooks.backoff_min > webhooks.backoff_max) {
     const Field* at = f->find("backoff_max");
     if (!at) {

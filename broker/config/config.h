@@ -91,6 +91,9 @@ struct WebhookConfig {
   Millis backoff_min{1'000};                 // the first retry waits this long
   Millis backoff_max{300'000};               // retries wait at most this long
   Millis pause_after{86'400'000};            // failing this long pauses the webhook
+  // PEM CAs for https receivers (resolved against the config file's folder); empty: the
+  // system's trust store.
+  std::string ca_file;
 };
 
 struct Config {

@@ -162,16 +162,18 @@ core::Result<WebhookUrl> parse_webhook_url(std::string_view url) {
   }
   constexpr std::string_view kHttp = "http://";
   constexpr std::string_view kHttps = "https://";
+  WebhookUrl out;
+  std::string_view rest;
   if (url.substr(0, kHttps.size()) == kHttps) {
-    return tl::unexpected(url_problem(
-        "unsupported_scheme",
-        "https:// is not supported yet; deliver to http:// on a trusted network or through a "
-        "local TLS-terminating proxy"));
+    out.tls = true;
+    out.port = 443;
+    rest = url.substr(kHttps.size());
+  } else if (url.substr(0, kHttp.size()) == kHttp) {
+    rest = url.substr(kHttp.size());
+  } else {
+    return tl::unexpected(
+        url_problem("unsupported_scheme", "the url must start with https:// or http://"));
   }
-  if (url.substr(0, kHttp.size()) != kHttp) {
-    return tl::unexpected(url_problem("unsupported_scheme", "the url must start with http://"));
-  }
-  std::string_view rest = url.substr(kHttp.size());
   const std::size_t authority_end = rest.find_first_of("/?#");
   const std::string_view authority = rest.substr(0, authority_end);
   std::string_view target =
@@ -185,7 +187,6 @@ core::Result<WebhookUrl> parse_webhook_url(std::string_view url) {
   if (target.find('#') != std::string_view::npos) {
     return tl::unexpected(url_problem("fragment_in_url", "the url must not have a #fragment"));
   }
-  WebhookUrl out;
   std::string_view host = authority;
   if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
     host = authority.substr(0, colon);

@@ -52,17 +52,17 @@ inline constexpr std::size_t kMaxWebhookErrorLength = 512;
 enum class WebhookState { Active, Retrying, Paused };
 std::string_view to_string(WebhookState state);  // "active", "retrying", "paused"
 
-// A webhook URL, checked: `http://host[:port][/path][?query]`. No credentials (`user:pass@`),
-// no fragment, at most kMaxWebhookUrlLength characters, a host of name characters or an IPv4
-// address, a port in 1..65535.
+// A webhook URL, checked: `http[s]://host[:port][/path][?query]`. No credentials
+// (`user:pass@`), no fragment, at most kMaxWebhookUrlLength characters, a host of name
+// characters or an IPv4 address, a port in 1..65535 (default 80, or 443 with https).
 struct WebhookUrl {
+  bool tls = false;  // https
   std::string host;
   std::uint16_t port = 80;
   std::string target;  // path and query, "/" at least
 };
 
-// InvalidArgument with one FieldError (field "url") naming the problem. `https://` is refused
-// for now with a reason that says so (see adapters/webhook/README.md).
+// InvalidArgument with one FieldError (field "url") naming the problem.
 core::Result<WebhookUrl> parse_webhook_url(std::string_view url);
 
 // What an admin asks for.

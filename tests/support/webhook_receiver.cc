@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -61,10 +62,26 @@ bool signature_ok(const ReceivedDelivery& delivery, const std::string& secret) {
          CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
 }
 
-WebhookReceiver::~WebhookReceiver() { stop(); }
+WebhookReceiver::~WebhookReceiver() {
+  stop();
+  if (tls_ != nullptr) SSL_CTX_free(static_cast<SSL_CTX*>(tls_));
+}
+
+bool WebhookReceiver::start_tls(const std::string& cert_file, const std::string& key_file,
+                                std::uint16_t port) {
+  stop();
+  if (tls_ != nullptr) SSL_CTX_free(static_cast<SSL_CTX*>(tls_));
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  tls_ = ctx;
+  if (ctx == nullptr || SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return false;
+  }
+  return start(port);
+}
 
 bool WebhookReceiver::start(std::uint16_t port) {
-  stop();
+  if (thread_.joinable()) stop();
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return false;
   const int one = 1;
@@ -94,7 +111,8 @@ void WebhookReceiver::stop() {
 }
 
 std::string WebhookReceiver::url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
+  return (tls_ != nullptr ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) +
+         path;
 }
 
 std::vector<ReceivedDelivery> WebhookReceiver::deliveries() const {
@@ -123,17 +141,55 @@ void WebhookReceiver::serve() {
     if (::poll(&p, 1, 20) <= 0) continue;
     const int fd = ::accept(listen_fd_.load(), nullptr, nullptr);
     if (fd < 0) continue;
-    handle(fd);
+    if (tls_ != nullptr) {
+      handle_tls(fd);
+    } else {
+      handle(fd);
+    }
     ::close(fd);
   }
 }
 
 void WebhookReceiver::handle(int fd) {
   const auto deadline = Clock::now() + std::chrono::seconds(5);
+  exchange([&](std::string& buffer) { return read_more(fd, buffer, deadline); },
+           [&](const std::string& answer) {
+             (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+           });
+}
+
+void WebhookReceiver::handle_tls(int fd) {
+  // Blocking SSL I/O with socket timeouts: a stuck client cannot hang the test.
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  SSL* ssl = SSL_new(static_cast<SSL_CTX*>(tls_));
+  SSL_set_fd(ssl, fd);
+  if (SSL_accept(ssl) != 1) {
+    ++tls_failures_;
+    SSL_free(ssl);
+    return;
+  }
+  exchange(
+      [&](std::string& buffer) {
+        char chunk[16384];
+        const int n = SSL_read(ssl, chunk, sizeof chunk);
+        if (n <= 0) return false;
+        buffer.append(chunk, static_cast<std::size_t>(n));
+        return true;
+      },
+      [&](const std::string& answer) {
+        (void)SSL_write(ssl, answer.data(), static_cast<int>(answer.size()));
+      });
+  SSL_free(ssl);
+}
+
+void WebhookReceiver::exchange(const std::function<bool(std::string&)>& read,
+                               const std::function<void(const std::string&)>& write) {
   std::string buffer;
   std::size_t head_end;
   while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-    if (!read_more(fd, buffer, deadline)) return;
+    if (!read(buffer)) return;
   }
   ReceivedDelivery delivery;
   const std::string head = buffer.substr(0, head_end);
@@ -156,7 +212,7 @@ void WebhookReceiver::handle(int fd) {
       delivery.header("content-length").empty() ? "0" : delivery.header("content-length"));
   std::string body = buffer.substr(head_end + 4);
   while (body.size() < length) {
-    if (!read_more(fd, body, deadline)) return;
+    if (!read(body)) return;
   }
   delivery.body = body.substr(0, length);
   delivery.json = nlohmann::json::parse(delivery.body, nullptr, false);
@@ -174,7 +230,7 @@ void WebhookReceiver::handle(int fd) {
       "HTTP/1.1 " + std::to_string(delivery.answered) +
       " Test\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(answer_body.size()) +
       "\r\nConnection: close\r\n\r\n" + answer_body;
-  (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+  write(answer);
 }
 
 }  // namespace databroker::testing

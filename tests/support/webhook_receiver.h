@@ -6,6 +6,10 @@
 // a receiver that is down. Signatures are checked by the test with `signature_ok` against a
 // secret it knows, with an HMAC of this file's own (OpenSSL's one-shot HMAC), not the broker's.
 //
+// start_tls() serves https instead, with a certificate and key from PEM files (OpenSSL); a
+// client that fails the handshake (it does not trust the certificate) is counted in
+// tls_failures() and recorded nowhere else.
+//
 // One thread accepts and serves connections one at a time (the broker has at most one request
 // in flight per webhook). Accessors are thread-safe.
 #pragma once
@@ -13,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -44,8 +49,12 @@ class WebhookReceiver {
 
   // Listens on 127.0.0.1:port (0: a free port). False when the port cannot be bound.
   bool start(std::uint16_t port = 0);
+  // The same over TLS. False when the port cannot be bound or the PEM files do not load.
+  bool start_tls(const std::string& cert_file, const std::string& key_file, std::uint16_t port = 0);
+  std::size_t tls_failures() const { return tls_failures_.load(); }
   void stop();
   std::uint16_t port() const { return port_; }
+  // http://127.0.0.1:port/path, or https:// after start_tls().
   std::string url(const std::string& path = "/hook") const;
 
   // The status answered from now on (200 by default).
@@ -62,12 +71,18 @@ class WebhookReceiver {
  private:
   void serve();
   void handle(int fd);
+  void handle_tls(int fd);
+  // Reads one request through `read` and answers through `write`.
+  void exchange(const std::function<bool(std::string&)>& read,
+                const std::function<void(const std::string&)>& write);
 
   std::atomic<int> listen_fd_{-1};
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<unsigned> status_{200};
   std::atomic<int> lose_answers_{0};
+  std::atomic<std::size_t> tls_failures_{0};
+  void* tls_ = nullptr;  // SSL_CTX*, owned, while serving TLS
   std::thread thread_;
   mutable std::mutex mutex_;  // guards deliveries_
   std::vector<ReceivedDelivery> deliveries_;

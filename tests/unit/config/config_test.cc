@@ -925,13 +925,14 @@ TEST_CASE("the example configuration sets every webhooks key to its default",
   CHECK(w.backoff_min == defaults.backoff_min);
   CHECK(w.backoff_max == defaults.backoff_max);
   CHECK(w.pause_after == defaults.pause_after);
+  CHECK(w.ca_file == defaults.ca_file);
 }
 
 TEST_CASE("every webhooks key is read into its field", "[config][webhooks]") {
   const Config config = parse_ok(
       "webhooks:\n  enabled: false\n  max_webhooks: 7\n  batch_size: 20\n"
       "  max_body_bytes: 65536\n  request_timeout: 2s\n  backoff_min: 100ms\n"
-      "  backoff_max: 1m\n  pause_after: 2h\n");
+      "  backoff_max: 1m\n  pause_after: 2h\n  ca_file: certs/partners.pem\n");
   CHECK_FALSE(config.webhooks.enabled);
   CHECK(config.webhooks.max_webhooks == 7);
   CHECK(config.webhooks.batch_size == 20);
@@ -940,6 +941,7 @@ TEST_CASE("every webhooks key is read into its field", "[config][webhooks]") {
   CHECK(config.webhooks.backoff_min == Millis(100));
   CHECK(config.webhooks.backoff_max == Millis(60'000));
   CHECK(config.webhooks.pause_after == Millis(7'200'000));
+  CHECK(config.webhooks.ca_file == "certs/partners.pem");  // beside the (unnamed) test file
 }
 
 TEST_CASE("webhooks keys out of range are problems on their lines", "[config][webhooks]") {
