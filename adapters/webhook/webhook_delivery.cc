@@ -354,7 +354,6 @@ class WebhookDelivery::Impl::Worker : public std::enable_shared_from_this<Worker
   void reset_follower(core::Seq cursor) {
     follower_ = std::make_unique<hub::Follower>(impl_.context, hub::SubscriberType::Webhook,
                                                 caller_, webhook_.filter, cursor);
-    read_cursor_ = cursor;
   }
 
   void run() {
@@ -365,10 +364,19 @@ class WebhookDelivery::Impl::Worker : public std::enable_shared_from_this<Worker
       return;
     }
     if (batch->behind_retention) {
-      core::log_warn("webhook", "webhook " + webhook_.id +
-                                    ": retention removed readings before they were delivered; "
-                                    "continuing at seq " +
-                                    std::to_string(batch->first_available));
+      // Readings the receiver never got are gone from the log. A webhook cannot be told and
+      // disconnected like a live subscriber: say so in the log and go on with what is left,
+      // storing the jump so that a restart does not report it again.
+      const core::Seq resume_after =
+          batch->first_available == 0 ? impl_.context.log.last_seq() : batch->first_available - 1;
+      core::log_warn("webhook", "webhook " + webhook_.id + ": retention removed seqs " +
+                                    std::to_string(follower_->cursor() + 1) + " to " +
+                                    std::to_string(resume_after) +
+                                    " before they were delivered; continuing after them");
+      reset_follower(resume_after);
+      if (impl_.registry.record_skipped(webhook_.id, resume_after)) stored_cursor_ = resume_after;
+      post_poke();
+      return;
     }
     if (batch->events.empty()) {
       skip_to(follower_->cursor());
@@ -379,7 +387,6 @@ class WebhookDelivery::Impl::Worker : public std::enable_shared_from_this<Worker
   }
 
   void skip_to(core::Seq cursor) {
-    read_cursor_ = cursor;
     if (cursor <= stored_cursor_) return;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_skip_store_ < kSkipStoreInterval) return;
@@ -523,7 +530,6 @@ class WebhookDelivery::Impl::Worker : public std::enable_shared_from_this<Worker
   std::weak_ptr<HttpAttempt> attempt_;
   Phase phase_ = Phase::Idle;
   core::Seq stored_cursor_ = 0;   // what the registry holds
-  core::Seq read_cursor_ = 0;     // where the follower stands (for logs)
   core::Seq pending_cursor_ = 0;  // where a success of the batch in flight moves the cursor
   bool truncated_ = false;        // the batch in flight is a prefix of what the follower read
   hub::FollowBatch sent_;         // the batch in flight (for the audit record)

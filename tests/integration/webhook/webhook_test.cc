@@ -479,6 +479,27 @@ TEST_CASE("a deleted webhook receives nothing more", "[webhook][integration]") {
   CHECK(stays([&] { return w.receiver.count(); }, before, 500ms));
 }
 
+TEST_CASE("readings retention removed before delivery are skipped, and delivery goes on",
+          "[webhook][integration]") {
+  WebhookFixture w;
+  const std::string id = w.create("city-dashboard", kPartnerSecret)["id"];
+  w.ingest(3);
+  REQUIRE(w.wait_for_seqs(id, 3));
+  REQUIRE(w.wait_caught_up(id));
+  const std::uint16_t port = w.receiver.port();
+  w.receiver.stop();
+  const auto lost = w.ingest(20);
+  w.f.clock.advance(1000);
+  REQUIRE(w.f.storage->log().drop_received_before(w.f.clock.now_ms()).value() == 23);
+  const auto kept = w.ingest(5);
+  REQUIRE(w.receiver.start(port));
+  REQUIRE(wait_until([&] { return w.status(id)["cursor"] == kept.back(); }, 20s));
+  std::set<std::uint64_t> expected{1, 2, 3};
+  expected.insert(kept.begin(), kept.end());
+  CHECK(w.seqs_of(id) == expected);
+  for (auto seq : lost) CHECK_FALSE(w.seqs_of(id).contains(seq));
+}
+
 // A self-signed certificate for `san` (e.g. "IP:127.0.0.1"), made with the openssl command;
 // it is its own CA.
 struct TestCertificate {
