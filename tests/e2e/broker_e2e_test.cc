@@ -599,3 +599,26 @@ TEST_CASE("npm eventsource and ws clients consume the live stream and resume aft
   CHECK(broker.log().find(dashboard) == std::string::npos);
   CHECK(broker.stop(SIGTERM) == 0);
 }
+
+TEST_CASE("the fan-out load tool runs against the real binary and sees no loss",
+          "[e2e][sse][tools]") {
+  // A seconds-long run of tools/bench/fanout.sh's tool, so the benchmark keeps working; it exits
+  // non-zero when any subscriber misses a reading. No timing is asserted.
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  Broker broker(mosquitto);
+  const std::string gateway = broker.create_key("sensor-gateway");
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  const std::string out = broker.dir().file("fanout.log");
+  auto fanout = ChildProcess::start(
+      {DATABROKER_FANOUT, "--port", std::to_string(broker.port()), "--ingest-key", gateway,
+       "--subscribers", "5", "--rate", "500", "--seconds", "2", "--sensors", "10"},
+      {}, out);
+  const auto code = fanout.wait(60s);
+  std::printf("%s", read_file(out).c_str());
+  INFO(read_file(out));
+  CHECK(code == 0);
+  CHECK(read_file(out).find("lost 0, duplicates 0") != std::string::npos);
+  CHECK(broker.stop(SIGTERM) == 0);
+}
