@@ -10,10 +10,7 @@
 #include <set>
 #include <thread>
 
-#include "adapters/codecs/native_json.h"
 #include "adapters/webhook/webhook_delivery.h"
-#include "broker/hub/follower.h"
-#include "broker/hub/hub_metrics.h"
 #include "tests/integration/http/http_fixture.h"
 #include "tests/support/processes.h"
 #include "tests/support/temp_dir.h"
@@ -84,14 +81,8 @@ class WebhookFixture {
  public:
   explicit WebhookFixture(Options options = {})
       : f(fixture_options(options)),
-        context{.log = f.storage->log(),
-                .registry = *f.registry,
-                .policy = f.policy,
-                .clock = f.clock,
-                .recent = nullptr,
-                .encode = [](const core::Reading& r) { return codecs::reading_json(r); },
-                .metrics = &hub_metrics},
-        delivery(delivery_options(options), *f.webhooks, context, &f.commit_signal, f.profiles,
+        // The fixture's followers read its ring of recent readings, as the server's do.
+        delivery(delivery_options(options), *f.webhooks, *f.followers, &f.commit_signal, f.profiles,
                  f.audit.get(), f.clock) {
     REQUIRE(receiver.start());
     REQUIRE(delivery.start());
@@ -181,8 +172,6 @@ class WebhookFixture {
   }
 
   HttpFixture f;
-  hub::HubMetrics hub_metrics;
-  hub::FollowerContext context;
   WebhookReceiver receiver;
   webhook::WebhookDelivery delivery;
   HttpClient client = f.client();
