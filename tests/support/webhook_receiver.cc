@@ -229,6 +229,10 @@ void WebhookReceiver::exchange(const std::function<bool(std::string&)>& read,
     --lose_answers_;
     return;
   }
+  if (delay_answers_.load() > 0) {
+    --delay_answers_;
+    std::this_thread::sleep_for(std::chrono::milliseconds(answer_delay_ms_.load()));
+  }
   const std::string answer_body = delivery.answered < 300 ? "ok" : "receiver says no";
   const std::string answer =
       "HTTP/1.1 " + std::to_string(delivery.answered) +

@@ -62,6 +62,12 @@ class WebhookReceiver {
   // The next `count` deliveries are processed (recorded as accepted with a 200) but the
   // connection closes before the answer goes out: the broker must send them again.
   void lose_answers(int count) { lose_answers_ = count; }
+  // The next `count` deliveries are recorded as accepted and answered after `delay` (the
+  // broker may have given up by then).
+  void delay_answers(int count, std::chrono::milliseconds delay) {
+    answer_delay_ms_ = delay.count();
+    delay_answers_ = count;
+  }
 
   std::vector<ReceivedDelivery> deliveries() const;
   std::size_t count() const;
@@ -81,6 +87,8 @@ class WebhookReceiver {
   std::atomic<bool> stopping_{false};
   std::atomic<unsigned> status_{200};
   std::atomic<int> lose_answers_{0};
+  std::atomic<int> delay_answers_{0};
+  std::atomic<long long> answer_delay_ms_{0};
   std::atomic<std::size_t> tls_failures_{0};
   void* tls_ = nullptr;  // SSL_CTX*, owned, while serving TLS
   std::thread thread_;

@@ -56,7 +56,9 @@ const std::string kPartnerSecret = "partner-secret-0123456789";
 struct Options {
   std::chrono::milliseconds pause_after = 24h;
   std::size_t batch_size = 25;
-  std::string ca_file;  // empty: the system's CAs
+  std::string ca_file{};  // empty: the system's CAs
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds request_timeout = 2s;
 };
 
 HttpFixtureOptions fixture_options(const Options& o) {
@@ -69,7 +71,8 @@ HttpFixtureOptions fixture_options(const Options& o) {
 webhook::DeliveryOptions delivery_options(const Options& o) {
   webhook::DeliveryOptions options;
   options.batch_size = o.batch_size;
-  options.request_timeout = 2s;
+  options.request_timeout = o.request_timeout;
+  options.max_body_bytes = o.max_body_bytes;
   options.backoff_min = 20ms;
   options.backoff_max = 200ms;
   options.poll_interval = 100ms;
@@ -487,6 +490,37 @@ TEST_CASE("readings retention removed before delivery are skipped, and delivery 
   expected.insert(kept.begin(), kept.end());
   CHECK(w.seqs_of(id) == expected);
   for (auto seq : lost) CHECK_FALSE(w.seqs_of(id).contains(seq));
+}
+
+TEST_CASE("batches are cut before max_body_bytes and the rest follows, nothing missing",
+          "[webhook][integration]") {
+  WebhookFixture w({.max_body_bytes = 1024});
+  const std::string id = w.create("city-dashboard", kPartnerSecret)["id"];
+  const auto seqs = w.ingest(60);
+  REQUIRE(w.wait_for_seqs(id, 60));
+  REQUIRE(w.wait_caught_up(id));
+  for (const auto& d : w.receiver.deliveries()) {
+    CHECK(d.body.size() <= 1024);
+    CHECK(d.json["events"].size() >= 1);
+  }
+  CHECK(w.receiver.count() > 60 * 150 / 1024);  // readings are ~150 bytes: many small POSTs
+  CHECK(check_order_per_sensor(w.events_of(id)) == 0);
+  CHECK(w.seqs_of(id) == std::set<std::uint64_t>(seqs.begin(), seqs.end()));
+}
+
+TEST_CASE("a receiver slower than request_timeout gets the batch again", "[webhook][integration]") {
+  WebhookFixture w({.request_timeout = 300ms});
+  w.receiver.delay_answers(1, 1s);
+  const std::string id = w.create("city-dashboard", kPartnerSecret)["id"];
+  const auto seqs = w.ingest(10);
+  REQUIRE(wait_until([&] { return w.status(id)["failures"].get<int>() >= 1; }, 10s));
+  const std::string error = w.status(id)["last_error"];
+  CHECK(error == "timed out after 300 ms while waiting for the answer of 127.0.0.1:" +
+                     std::to_string(w.receiver.port()));
+  REQUIRE(w.wait_caught_up(id));
+  CHECK(w.seqs_of(id) == std::set<std::uint64_t>(seqs.begin(), seqs.end()));
+  // The slow batch came again (more than once: attempts queued while the receiver slept).
+  CHECK(check_order_per_sensor(w.events_of(id)) >= 10);
 }
 
 // A self-signed certificate for `san` (e.g. "IP:127.0.0.1"), made with the openssl command;
