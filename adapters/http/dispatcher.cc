@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 
+#include "adapters/codecs/native_json.h"
 #include "adapters/http/auth.h"
 #include "adapters/http/params.h"
 #include "adapters/http/problem.h"
@@ -53,7 +54,19 @@ Dispatcher::Dispatcher(const config::HttpConfig& config, Services services, Http
     : config_(config),
       services_(std::move(services)),
       metrics_(metrics),
-      context_{config_, services_, metrics_} {
+      own_followers_(
+          services_.followers != nullptr
+              ? std::nullopt
+              : std::optional<hub::FollowerContext>(hub::FollowerContext{
+                    .log = services_.log,
+                    .registry = services_.registry,
+                    .policy = services_.policy,
+                    .clock = services_.clock,
+                    .recent = nullptr,
+                    .encode = [](const core::Reading& r) { return codecs::reading_json(r); },
+                    .metrics = nullptr})),
+      context_{config_, services_, metrics_,
+               services_.followers != nullptr ? *services_.followers : *own_followers_} {
   add_ingest_routes(router_, context_);
   add_stream_routes(router_, context_);
   add_admin_routes(router_, context_);

@@ -11,6 +11,8 @@
 // connection).
 #pragma once
 
+#include <optional>
+
 #include "adapters/http/exchange.h"
 #include "adapters/http/handlers.h"
 #include "adapters/http/metrics.h"
@@ -35,6 +37,7 @@ class Dispatcher {
   const config::HttpConfig config_;
   const Services services_;
   HttpMetrics& metrics_;
+  const std::optional<hub::FollowerContext> own_followers_;  // when Services::followers is null
   const HandlerContext context_;
   Router router_;
 };

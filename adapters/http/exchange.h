@@ -23,6 +23,7 @@
 #include "broker/access/identity.h"
 #include "broker/core/result.h"
 #include "broker/hub/commit_signal.h"
+#include "broker/hub/follower.h"
 
 namespace databroker::http {
 
@@ -36,8 +37,9 @@ struct HttpRequest {
   std::string target;  // as received: path and query, percent-encoded; may hold secrets
   std::string content_type;
   std::string authorization;
-  std::string api_key;        // X-API-Key
-  std::string last_event_id;  // Last-Event-ID (SSE resume)
+  std::string api_key;             // X-API-Key
+  std::string last_event_id;       // Last-Event-ID (SSE resume)
+  bool websocket_upgrade = false;  // a valid WebSocket upgrade request (RFC 6455 §4.2.1)
   std::string body;
 
   // Filled by the dispatcher before the handler runs.
@@ -51,33 +53,62 @@ struct HttpRequest {
   std::optional<std::string_view> query_param(std::string_view name) const;
 };
 
-// Events ready to go out on a stream: SSE text (whole events) and how many events it holds.
-struct EventBatch {
-  std::string text;
-  std::size_t events = 0;
+// Why the server ends a live stream (SSE or WebSocket) itself.
+struct StreamEnd {
+  enum class Reason {
+    BehindRetention,  // retention removed readings the subscriber had not received
+    KeyRevoked,       // the subscriber's key was revoked
+    LogError,         // the log could not be read
+  };
+  Reason reason = Reason::LogError;
+  std::string detail;             // for the client; never a secret
+  core::Seq first_available = 0;  // BehindRetention: the oldest seq still stored
+};
+
+// The next events of a live stream, in seq order, each encoded through the subscriber's view.
+struct LiveBatch {
+  std::vector<hub::Event> events;
   // The log may hold more right now (a read stopped at its limit or scan budget): ask again at
   // once instead of waiting for the next commit.
   bool more = false;
+  // Set: after `events`, the stream ends (the session tells the client why, then closes).
+  std::optional<StreamEnd> end;
 };
 
-// The body of a streamed response (SSE), produced over time by following the log.
+// The body of a live response (SSE, or WebSocket after its subscribe message), produced over
+// time by following the log.
 //
-// The session writes the response head, then loops: next_events(); write what it returned; when
-// it returned nothing and `more` is false, wait for `watch`'s wake-up (or the heartbeat timer),
-// then ask again. A write in progress is never overlapped by a read, so a slow consumer is read
-// for no more than one batch (backpressure by construction).
+// The session loops: next_events(); write what it returned; when it returned nothing and `more`
+// is false, wait for `watch`'s wake-up, the heartbeat, or the recheck interval (at most a
+// second, so a revoked key or a tightened policy is noticed while idle), then ask again. A write
+// in progress is never overlapped by a read, so a slow consumer is read for no more than one
+// batch (backpressure by construction); a consumer that falls behind the in-memory ring reads
+// the log at its own pace.
 //
 // next_events() runs on the connection's strand only (one call at a time); watch() once, at the
 // start, on the strand. The stream is owned by its session.
 class EventStream {
  public:
   virtual ~EventStream() = default;
-  // The next events after the stream's cursor (one bounded log read); an error ends the stream.
-  virtual core::Result<EventBatch> next_events() = 0;
+  // The next events after the stream's cursor (one bounded read).
+  virtual LiveBatch next_events() = 0;
   // Calls `wake` (from any thread; it must only post) whenever the log may hold more, until the
   // returned Subscription is destroyed. An inactive Subscription means no wake-ups: the session
   // then polls.
   virtual hub::CommitSignal::Subscription watch(std::function<void()> wake) = 0;
+};
+
+// A WebSocket subscription waiting for its subscribe message (GET /v1/ws).
+class WebSocketSubscriber {
+ public:
+  virtual ~WebSocketSubscriber() = default;
+  struct Subscribed {
+    std::shared_ptr<EventStream> events;
+    std::string reply;  // the text message that confirms the subscription
+  };
+  // Parses and checks the client's subscribe message (untrusted text). The error's message is
+  // the close reason sent to the client (at most 123 bytes).
+  virtual core::Result<Subscribed> subscribe(std::string_view message) = 0;
 };
 
 struct HttpResponse {
@@ -87,8 +118,12 @@ struct HttpResponse {
   std::vector<NameValue> headers;  // extra headers (Allow, Retry-After, WWW-Authenticate, ...)
   bool close = false;              // close the connection after this response
   // When set, the response is a stream: `status` 200, `content_type` and `headers` are the head,
-  // `body` is ignored, and the session writes `events` chunk by chunk until either side closes.
+  // `body` is ignored, and the session writes `events` as Server-Sent Events until either side
+  // closes.
   std::shared_ptr<EventStream> events;
+  // When set (and the request was a WebSocket upgrade), the session completes the WebSocket
+  // handshake instead of answering, and hands the connection to this subscriber.
+  std::shared_ptr<WebSocketSubscriber> websocket;
 };
 
 using Respond = std::function<void(HttpResponse)>;

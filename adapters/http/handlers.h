@@ -15,6 +15,7 @@
 #include "adapters/http/router.h"
 #include "adapters/http/server.h"
 #include "broker/config/config.h"
+#include "broker/hub/follower.h"
 
 namespace databroker::http {
 
@@ -26,6 +27,9 @@ struct HandlerContext {
   const config::HttpConfig& config;
   const Services& services;
   const HttpMetrics& metrics;
+  // What live subscribers follow: the server's (Services::followers) or one the dispatcher
+  // built over the log without a ring (tests).
+  const hub::FollowerContext& followers;
 };
 
 // POST /v1/sensors/{kind}/{sensor_id}/readings, POST /v1/readings.
@@ -37,7 +41,8 @@ void add_stream_routes(Router& router, const HandlerContext& context);
 void add_admin_routes(Router& router, const HandlerContext& context);
 // GET /v1/me, GET /v1/admin/policy, POST /v1/admin/policy/reload, GET /v1/admin/policy/explain.
 void add_policy_routes(Router& router, const HandlerContext& context);
-// GET /v1/subscribe: Server-Sent Events following the log (sse_handlers.cc).
+// GET /v1/subscribe (Server-Sent Events) and GET /v1/ws (WebSocket), following the log
+// (live_handlers.cc).
 void add_subscribe_routes(Router& router, const HandlerContext& context);
 // GET /healthz, /readyz, /metrics (no authentication).
 void add_ops_routes(Router& router, const HandlerContext& context);

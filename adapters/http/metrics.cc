@@ -70,6 +70,12 @@ void HttpMetrics::append_prometheus(std::string& out) const {
   out += "# HELP databroker_sse_events_sent_total Events written to Server-Sent Events streams.\n";
   out += "# TYPE databroker_sse_events_sent_total counter\n";
   out += "databroker_sse_events_sent_total " + std::to_string(sse_events_sent()) + "\n";
+  out += "# HELP databroker_websocket_subscribers WebSocket subscriptions currently open.\n";
+  out += "# TYPE databroker_websocket_subscribers gauge\n";
+  out += "databroker_websocket_subscribers " + std::to_string(websocket_subscribers()) + "\n";
+  out += "# HELP databroker_websocket_events_sent_total Events written to WebSocket subscribers.\n";
+  out += "# TYPE databroker_websocket_events_sent_total counter\n";
+  out += "databroker_websocket_events_sent_total " + std::to_string(websocket_events_sent()) + "\n";
 }
 
 }  // namespace databroker::http

@@ -10,6 +10,8 @@
 //   databroker_http_refused_connections_total             counter, over max_connections
 //   databroker_sse_subscribers                            gauge, open GET /v1/subscribe streams
 //   databroker_sse_events_sent_total                      counter, events written to them
+//   databroker_websocket_subscribers                      gauge, subscribed GET /v1/ws connections
+//   databroker_websocket_events_sent_total                counter, events written to them
 //
 // Labels come from the route table, never from the request, so cardinality is bounded.
 // Thread-safe: counters are atomics; the per-route maps are guarded by `mutex_` (held for a map
@@ -55,6 +57,18 @@ class HttpMetrics {
   std::int64_t sse_subscribers() const { return sse_subscribers_.load(std::memory_order_relaxed); }
   std::uint64_t sse_events_sent() const { return sse_events_sent_.load(std::memory_order_relaxed); }
 
+  void websocket_opened() { websocket_subscribers_.fetch_add(1, std::memory_order_relaxed); }
+  void websocket_closed() { websocket_subscribers_.fetch_sub(1, std::memory_order_relaxed); }
+  void websocket_events_sent(std::uint64_t events) {
+    websocket_events_sent_.fetch_add(events, std::memory_order_relaxed);
+  }
+  std::int64_t websocket_subscribers() const {
+    return websocket_subscribers_.load(std::memory_order_relaxed);
+  }
+  std::uint64_t websocket_events_sent() const {
+    return websocket_events_sent_.load(std::memory_order_relaxed);
+  }
+
   void append_prometheus(std::string& out) const;
 
  private:
@@ -70,6 +84,8 @@ class HttpMetrics {
   std::atomic<std::uint64_t> refused_connections_{0};
   std::atomic<std::int64_t> sse_subscribers_{0};
   std::atomic<std::uint64_t> sse_events_sent_{0};
+  std::atomic<std::int64_t> websocket_subscribers_{0};
+  std::atomic<std::uint64_t> websocket_events_sent_{0};
   mutable std::mutex mutex_;  // guards requests_ and durations_
   std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
   std::map<std::string, Histogram, std::less<>> durations_;

@@ -10,9 +10,9 @@
 #include "adapters/http/json_text.h"
 #include "adapters/http/params.h"
 #include "adapters/http/problem.h"
-#include "broker/hub/visibility.h"
 #include "broker/core/logging.h"
 #include "broker/core/time.h"
+#include "broker/hub/visibility.h"
 #include "policies/view.h"
 
 namespace databroker::http {

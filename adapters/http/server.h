@@ -30,6 +30,7 @@
 #include "broker/core/result.h"
 #include "broker/core/time.h"
 #include "broker/hub/commit_signal.h"
+#include "broker/hub/follower.h"
 #include "broker/ingest/ingest_sink.h"
 #include "broker/log/reading_log.h"
 #include "broker/registry/sensor_registry.h"
@@ -65,6 +66,9 @@ struct Services {
   // Published by the ingest pipeline after each durable commit; wakes SSE subscribers that are
   // caught up. Null: subscribers poll the log instead (tests without a pipeline).
   hub::CommitSignal* commit_signal = nullptr;
+  // What live subscribers (SSE, WebSocket) follow: the log, the in-memory ring of recent
+  // readings, the encoder, hub metrics. Null: the server follows `log` without a ring (tests).
+  const hub::FollowerContext* followers = nullptr;
 };
 
 class HttpServer {

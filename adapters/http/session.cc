@@ -10,12 +10,15 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
 
+#include "adapters/http/live_format.h"
 #include "adapters/http/problem.h"
+#include "adapters/http/websocket_session.h"
 #include "broker/core/check.h"
 #include "broker/core/logging.h"
 
@@ -34,6 +37,9 @@ constexpr std::chrono::seconds kLingerTime{2};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // How often an SSE stream reads the log when no commit signal wakes it.
 constexpr std::chrono::milliseconds kStreamPollInterval{500};
+// How long an idle SSE stream waits before reading again without a wake-up: the bound on how
+// late a revoked key is noticed.
+constexpr std::chrono::milliseconds kStreamRecheckInterval{1000};
 constexpr std::string_view kHeartbeat = ": heartbeat\n\n";
 
 // One chunk of a chunked body (RFC 9112 §7.1).
@@ -158,7 +164,12 @@ class Session : public std::enable_shared_from_this<Session> {
     request.authorization = to_std(message[bhttp::field::authorization]);
     request.api_key = to_std(message["X-API-Key"]);
     request.last_event_id = to_std(message["Last-Event-ID"]);
-    request.body = std::move(message.body());
+    request.websocket_upgrade = beast::websocket::is_upgrade(message);
+    if (request.websocket_upgrade) {
+      upgrade_request_.emplace(parser_->release());  // the handshake needs it whole
+    } else {
+      request.body = std::move(message.body());
+    }
     parser_.reset();
     state_->dispatcher.dispatch(std::move(request), make_respond());
   }
@@ -222,6 +233,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write(HttpResponse answer) {
     if (answer.events && answer.status == 200) return start_stream(std::move(answer));
+    if (answer.websocket && answer.status == 101 && upgrade_request_) {
+      return start_websocket(std::move(answer));
+    }
+    upgrade_request_.reset();
+    DATABROKER_CHECK(!answer.websocket, "a WebSocket answer to a request that is no upgrade");
     response_.emplace(static_cast<bhttp::status>(answer.status), version_);
     auto& response = *response_;
     response.set(bhttp::field::server, "databroker");
@@ -281,6 +297,19 @@ class Session : public std::enable_shared_from_this<Session> {
     do_drain();
   }
 
+  // The connection becomes a WebSocket: the WebSocket session takes the socket, the upgrade
+  // request and the connection's place in the count; this session ends with nothing pending.
+  void start_websocket(HttpResponse answer) {
+    if (request_in_flight_) {
+      request_in_flight_ = false;
+      state_->in_flight.fetch_sub(1);
+    }
+    const bool counted = std::exchange(counted_, false);
+    start_websocket_session(std::move(stream_), std::move(*upgrade_request_), state_,
+                            std::move(answer.websocket), counted);
+    upgrade_request_.reset();
+  }
+
   // Streaming (SSE). The head goes out at once; then the loop next → write → next, or, when
   // caught up, wait for a wake-up (commit signal) or the timer (heartbeat, or polling without a
   // signal). At most one write is pending and the log is not read while it is: a slow consumer
@@ -322,17 +351,21 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_stream_next() {
     if (closed_) return;
     if (state_->stopping.load()) return finish_stream();
-    auto batch = events_->next_events();
-    if (!batch) {
-      core::log_warn("http", "an event stream ends: " + batch.error().message);
-      return finish_stream();
-    }
-    if (batch->events > 0) {
-      state_->metrics.sse_events_sent(batch->events);
-      out_ = chunked_ ? chunk(batch->text) : std::move(batch->text);
+    LiveBatch batch = events_->next_events();
+    if (!batch.events.empty() || batch.end) {
+      std::string text;
+      append_sse_events(text, batch);
+      state_->metrics.sse_events_sent(batch.events.size());
+      if (batch.end) {
+        // Tell the client why before the stream ends (an EventSource reconnects, and is then
+        // refused with the same reason: 410 or 401).
+        text += sse_end_event(*batch.end);
+        finishing_after_write_ = true;
+      }
+      out_ = chunked_ ? chunk(text) : std::move(text);
       return do_stream_write();
     }
-    if (batch->more) {
+    if (batch.more) {
       // Nothing visible in a scanned stretch, and more to scan: go on, letting others run first.
       return net::post(stream_.get_executor(),
                        beast::bind_front_handler(&Session::do_stream_next, shared_from_this()));
@@ -344,7 +377,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return do_stream_write();
     }
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(heartbeat - silent);
-    if (!subscription_.is_active()) wait = std::min(wait, kStreamPollInterval);
+    wait = std::min(wait, subscription_.is_active() ? kStreamRecheckInterval : kStreamPollInterval);
     do_stream_wait(wait);
   }
 
@@ -381,6 +414,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec || closed_) return close_stream();
     last_stream_write_ = std::chrono::steady_clock::now();
     if (finishing_) return close_stream();
+    if (finishing_after_write_) return finish_stream();
     do_stream_next();
   }
 
@@ -419,8 +453,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   const std::shared_ptr<ServerState> state_;
-  const bool counted_;
+  bool counted_;  // handed to the WebSocket session on an upgrade
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request<bhttp::string_body>> upgrade_request_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
   unsigned version_ = 11;
   bool keep_alive_ = true;
@@ -439,6 +474,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool chunked_ = true;
   bool stream_waiting_ = false;
   bool finishing_ = false;
+  bool finishing_after_write_ = false;  // the last events went out: end the body next
   bool closed_ = false;
 };
 

@@ -13,14 +13,14 @@
 #include "adapters/http/json_text.h"
 #include "adapters/http/params.h"
 #include "adapters/http/problem.h"
-#include "broker/hub/visibility.h"
 #include "broker/core/time.h"
+#include "broker/hub/visibility.h"
 #include "policies/view.h"
 
 namespace databroker::http {
 
-using hub::StreamView;
 using hub::stream_view;
+using hub::StreamView;
 
 namespace {
 

@@ -727,4 +727,13 @@ std::optional<KeyRecord> KeyStore::authenticate(std::string_view presented) noex
   return found;
 }
 
+bool KeyStore::is_active(std::string_view id) noexcept {
+  if (!reload_if_changed()) {
+    return false;  // fail closed, as authenticate() does
+  }
+  std::shared_lock lock(mutex_);
+  return std::any_of(records_.begin(), records_.end(),
+                     [&](const KeyRecord& r) { return r.id == id && !r.is_revoked(); });
+}
+
 }  // namespace databroker::access

@@ -92,6 +92,11 @@ class KeyStore {
   // Fails closed: when the key file cannot be read, every key is rejected (and logged).
   std::optional<KeyRecord> authenticate(std::string_view presented) noexcept;
 
+  // Whether the key with this id exists and is not revoked, as the key file says now (a
+  // revocation from the command line counts at once). Live subscriptions ask it to close when
+  // their key is revoked. Fails closed: false when the key file cannot be read. Never throws.
+  bool is_active(std::string_view id) noexcept;
+
   const std::string& path() const { return path_; }
 
  private:

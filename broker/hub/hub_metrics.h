@@ -27,7 +27,7 @@ inline constexpr std::size_t kSubscriberTypes = 4;
 std::string_view to_string(SubscriberType type);  // "sse", "websocket", "webhook", "mqtt"
 
 struct TypeCounters {
-  std::atomic<std::uint64_t> events{0};            // events handed to subscribers
+  std::atomic<std::uint64_t> events{0};             // events handed to subscribers
   std::atomic<std::uint64_t> catch_up_switches{0};  // times a follower fell off the ring
   std::atomic<std::uint64_t> behind_retention{0};   // subscribers told they lost readings
   std::atomic<std::uint64_t> closed_revoked{0};     // closed because their key was revoked

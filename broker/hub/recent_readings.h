@@ -64,16 +64,16 @@ class RecentReadings {
   RecentReadings(const RecentReadings&) = delete;
   RecentReadings& operator=(const RecentReadings&) = delete;
 
-  // Adds a durable commit: readings with consecutive seqs, ascending, continuing the previous
-  // append (a gap — after a restart the ring starts empty — restarts the ring). Ingest
-  // committer only.
-  void append(std::span<const core::Reading> committed);
+  // Adds a durable commit: readings with consecutive seqs, ascending, normally continuing the
+  // previous append (a gap restarts the ring, so it never claims a seq it lacks). Moves the
+  // readings out of `committed`. Ingest committer only.
+  void append(std::span<core::Reading> committed);
 
   // Up to `limit` entries with seq > `after`, ascending, when the ring holds everything after
   // `after` (first_seq() <= after + 1); nothing when `after` is older than the ring holds (read
   // the log instead). An `after` at or beyond last_seq() gives an empty vector.
   std::optional<std::vector<std::shared_ptr<const RecentEntry>>> since(core::Seq after,
-                                                                      std::size_t limit) const;
+                                                                       std::size_t limit) const;
 
   // The seq range held; both 0 when empty.
   core::Seq first_seq() const;
@@ -83,7 +83,7 @@ class RecentReadings {
 
  private:
   const ReadingEncoder encode_;
-  mutable std::shared_mutex mutex_;  // guards everything below
+  mutable std::shared_mutex mutex_;                          // guards everything below
   std::vector<std::shared_ptr<const RecentEntry>> entries_;  // slot = seq % capacity
   core::Seq first_ = 0;
   core::Seq last_ = 0;

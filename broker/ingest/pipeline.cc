@@ -226,6 +226,8 @@ void IngestPipeline::commit(std::vector<Pending>& group) {
                                               .count(),
                                           std::memory_order_relaxed);
 
+  // The readings are not needed past this point: the completions only report the seq range.
+  if (options_.recent != nullptr) options_.recent->append(readings);
   if (options_.commit_signal != nullptr) options_.commit_signal->publish(range->last);
 
   core::Seq next = range->first;

@@ -21,6 +21,7 @@
 
 #include "broker/core/time.h"
 #include "broker/hub/commit_signal.h"
+#include "broker/hub/recent_readings.h"
 #include "broker/ingest/ingest_sink.h"
 #include "broker/ingest/validation.h"
 #include "broker/log/reading_log.h"
@@ -34,6 +35,10 @@ struct PipelineOptions {
   // When set, published with the last seq after each durable commit, before the completions run
   // (live subscribers follow the log). Must outlive the pipeline.
   hub::CommitSignal* commit_signal = nullptr;
+  // When set, each durable commit's readings are handed to it (moved) just before the commit
+  // signal, so live subscribers near the head read memory instead of RocksDB. Must outlive the
+  // pipeline.
+  hub::RecentReadings* recent = nullptr;
 };
 
 struct IngestCounters {

@@ -9,12 +9,15 @@
 #include <set>
 #include <thread>
 
+#include "adapters/codecs/native_json.h"
 #include "adapters/http/server.h"
 #include "adapters/mqtt/mqtt_ingest.h"
 #include "broker/access/audit.h"
 #include "broker/access/key_store.h"
 #include "broker/core/logging.h"
 #include "broker/hub/commit_signal.h"
+#include "broker/hub/follower.h"
+#include "broker/hub/recent_readings.h"
 #include "broker/ingest/pipeline.h"
 #include "broker/log/reading_log.h"
 #include "broker/registry/sensor_registry.h"
@@ -31,6 +34,9 @@ namespace {
 
 constexpr int kExitStartFailure = 1;
 constexpr int kExitConfig = 2;
+// Readings kept in memory for live subscribers near the head of the log (about 300 bytes each,
+// plus their encodings): a subscriber further behind reads RocksDB.
+constexpr std::size_t kRecentReadings = 32'768;
 
 int start_failure(std::string_view what, const core::Error& error) {
   core::log_error("server", std::string(what) + ": " + error.message);
@@ -153,14 +159,25 @@ int run_server(const config::Config& config) {
   access::AuditTrail audit((*storage)->audit(), clock);
 
   ingest::Validator validator(kinds, config.ingest.rules, registry->get());
-  // Declared before the pipeline that publishes it and the server whose SSE streams subscribe,
-  // so it outlives both.
+  // Live delivery: declared before the pipeline that feeds it and every follower (SSE and
+  // WebSocket subscribers, webhooks, MQTT republish), so it outlives them all.
   hub::CommitSignal commit_signal;
+  const hub::ReadingEncoder encode = [](const core::Reading& r) { return codecs::reading_json(r); };
+  hub::RecentReadings recent(kRecentReadings, encode);
+  hub::HubMetrics hub_metrics;
+  const hub::FollowerContext followers{.log = reading_log,
+                                       .registry = **registry,
+                                       .policy = policy_engine,
+                                       .clock = clock,
+                                       .recent = &recent,
+                                       .encode = encode,
+                                       .metrics = &hub_metrics};
   ingest::IngestPipeline pipeline(
       validator, reading_log, **registry, clock,
       {.queue_capacity_readings = config.storage.queue_capacity_readings,
        .max_commit_readings = config.storage.max_commit_readings,
-       .commit_signal = &commit_signal});
+       .commit_signal = &commit_signal,
+       .recent = &recent});
 
   std::unique_ptr<mqtt::MqttIngest> mqtt_ingest;
   if (config.mqtt.enabled) {
@@ -186,12 +203,14 @@ int run_server(const config::Config& config) {
           [&] {
             return render_metrics({pipeline, reading_log, **registry, mqtt_ingest.get(), &audit,
                                    config.storage.queue_capacity_readings,
-                                   &retention_pass.counters()});
+                                   &retention_pass.counters()}) +
+                   hub_metrics.render(reading_log.last_seq());
           },
       .policy = policy_engine,
       .reload_policy = [&] { return policy_loader.reload(); },
       .audit = &audit,
       .commit_signal = &commit_signal,
+      .followers = &followers,
   };
   http::HttpServer http_server(config.http, services);
   if (auto status = http_server.start(); !status) {
