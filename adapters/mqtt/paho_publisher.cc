@@ -148,8 +148,14 @@ core::Status PahoPublisher::start(ConnectionHandler handler) {
   try {
     // Null persistence: in memory. The republisher's cursor in the durable log is what survives
     // a restart, so Paho's file store would only duplicate it on disk.
-    auto created = std::make_unique<paho::async_client>(
-        options_.uri, options_.client_id, paho::create_options(MQTTVERSION_3_1_1), nullptr);
+    // Paho also caps the messages queued inside the client (default 100) and refuses publishes
+    // beyond that even while connected; the republisher's window is the real bound, so the cap
+    // follows it. Sending while disconnected stays off: publish() then refuses at once.
+    const int window = std::clamp(options_.max_inflight, 1, 65535);
+    paho::create_options create(MQTTVERSION_3_1_1);
+    create.set_max_buffered_messages(window);
+    auto created =
+        std::make_unique<paho::async_client>(options_.uri, options_.client_id, create, nullptr);
     created->set_connected_handler([this](const std::string& cause) { on_connected(cause); });
     created->set_connection_lost_handler(
         [this](const std::string& cause) { on_connection_lost(cause); });
@@ -160,7 +166,7 @@ core::Status PahoPublisher::start(ConnectionHandler handler) {
         .keep_alive_interval(whole_seconds_at_least_one(options_.keepalive))
         .connect_timeout(kConnectTimeout)
         .automatic_reconnect(false)
-        .max_inflight(std::clamp(options_.max_inflight, 1, 65535));
+        .max_inflight(window);
     if (!options_.username.empty()) {
       builder.user_name(options_.username);
     }

@@ -118,14 +118,16 @@ struct Databroker {
     mqtt.republish = std::move(republish);
     mqtt.republish.enabled = true;
     policy.install(compile(kPolicy), clock.now_ms());
-    publisher = make_paho_publisher({.uri = mqtt.uri,
-                                     .client_id = mqtt.client_id + "-out",
-                                     .username = mqtt.username,
-                                     .password = mqtt.password,
-                                     .keepalive = mqtt.keepalive,
-                                     .reconnect_min = mqtt.reconnect_min,
-                                     .reconnect_max = mqtt.reconnect_max,
-                                     .max_inflight = 300});
+    publisher = make_paho_publisher(
+        {.uri = mqtt.uri,
+         .client_id = mqtt.client_id + "-out",
+         .username = mqtt.username,
+         .password = mqtt.password,
+         .keepalive = mqtt.keepalive,
+         .reconnect_min = mqtt.reconnect_min,
+         .reconnect_max = mqtt.reconnect_max,
+         .max_inflight = static_cast<int>(mqtt.republish.max_in_flight *
+                                          (1 + mqtt.republish.partners.size()))});
     ingest = std::make_unique<MqttIngest>(mqtt, pipeline, clock);
     republisher =
         std::make_unique<Republisher>(mqtt.republish, context, signal, *publisher, &meta, nullptr);
@@ -382,6 +384,39 @@ TEST_CASE("with the example ACL each partner reads only its own prefix, through 
   CHECK(waste.topics() == std::vector<std::string>{"shared/waste-contractor/waste_bin/bin-1"});
   CHECK(snooper.lines().empty());
   CHECK(dashboard.topics() == std::vector<std::string>{"open/noise/noise-1"});
+}
+
+TEST_CASE("a burst wider than Paho's default buffer is republished whole, without failures",
+          "[mqtt][republish]") {
+  MosquittoServer mosquitto;
+  require_ok(mosquitto.start());
+  config::RepublishConfig republish;
+  republish.max_in_flight = 1000;  // Paho refuses past 100 queued messages unless told otherwise
+  Databroker broker(mosquitto, republish);
+  broker.start();
+  Subscriber dashboard(mosquitto, "burst-dashboard", {"open/#"});
+
+  constexpr int kReadings = 3000;
+  std::vector<core::Reading> batch;
+  for (int i = 0; i < kReadings; ++i) {
+    core::Reading reading;
+    reading.sensor_id = "noise-" + std::to_string(i % 50);
+    reading.kind = "noise";
+    reading.ts = broker.clock.now_ms();
+    reading.values = {{"laeq", 40.0 + i % 50, true}};
+    batch.push_back(std::move(reading));
+  }
+  std::promise<core::Result<ingest::Accepted>> done;
+  auto committed = done.get_future();
+  require_ok(broker.pipeline.try_submit(
+      std::move(batch), ingest::IngestPath::Http,
+      [&](core::Result<ingest::Accepted> result) { done.set_value(std::move(result)); }));
+  REQUIRE(committed.get());
+  REQUIRE(wait_until([&] { return broker.caught_up(); }, kDeadline));
+  REQUIRE(wait_until([&] { return dashboard.lines().size() == kReadings; }, kDeadline));
+  const auto stats = broker.republisher->stats();
+  CHECK(stats.targets.at(0).failures == 0);
+  CHECK(stats.targets.at(0).published == kReadings);
 }
 
 }  // namespace
