@@ -370,8 +370,13 @@ void Republisher::Impl::on_published(std::size_t index, std::uint64_t generation
         advance(target);
       }
     }
-    woken = true;
-    changed.notify_one();
+    // Waking the worker for every acknowledgement would cost a context switch per message (the
+    // broker's CPU went mostly to those); it is woken once half the window is free, and at once
+    // after a failure or when nothing is left in flight.
+    if (!outcome || target.outstanding <= config.max_in_flight / 2) {
+      woken = true;
+      changed.notify_one();
+    }
   }
   if (!failure.empty()) {
     rate_limited_log.warn(kComponent, "publish", failure + "; publishing again from the cursor");
