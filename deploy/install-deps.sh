@@ -12,6 +12,12 @@ packages=(
   mosquitto mosquitto-clients curl
 )
 
+# Node.js runs the test clients that nobody here wrote (npm eventsource, ws). A machine that
+# already has node and npm (e.g. from another vendor's package) keeps them.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

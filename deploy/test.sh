@@ -9,6 +9,14 @@ preset=${DATABROKER_TEST_PRESET:-asan-ubsan}
 
 "$root/deploy/install-deps.sh"
 "$root/deploy/build.sh" "$preset"
+# The npm test clients, exactly as locked (package-lock.json); quiet unless it fails.
+npm_log=$(mktemp)
+if ! (cd "$root/tests/e2e/node" && npm ci --no-audit --no-fund) >"$npm_log" 2>&1; then
+  cat "$npm_log" >&2
+  echo "databroker: npm ci failed in tests/e2e/node" >&2
+  exit 1
+fi
+rm -f "$npm_log"
 
 cd "$root"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}

@@ -11,7 +11,9 @@
 //
 // A response carrying an EventStream (SSE) turns the connection into a stream: the session writes
 // the head, then the stream's events as chunks, reading the log again only after each write has
-// completed, until the client leaves or the server stops. It no longer counts as in flight.
+// completed, until the client leaves or the server stops. It no longer counts as in flight. A
+// response carrying a WebSocketSubscriber to an upgrade request hands the connection to the
+// WebSocket session (websocket_session.h).
 //
 // Threading: these functions are called by the listener; everything else runs on the
 // connection's strand.

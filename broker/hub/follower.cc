@@ -80,7 +80,12 @@ core::Result<FollowBatch> Follower::next(std::size_t limit, std::size_t scan_bud
 
   // Live: the ring holds everything after the cursor. Read it in chunks of `limit` so that a
   // follower seeing little does not copy the whole ring at once.
-  if (context_.recent != nullptr) {
+  // The ring may still hold readings that retention removed from the log: a cursor before the
+  // log's first seq must not be served from it.
+  const core::Seq first_stored = context_.log.first_seq();
+  const bool before_stored =
+      first_stored == 0 ? context_.log.last_seq() > cursor : cursor + 1 < first_stored;
+  if (context_.recent != nullptr && !before_stored) {
     std::size_t examined = 0;
     bool served = false;
     while (batch.events.size() < limit && examined < scan_budget) {

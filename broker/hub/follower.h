@@ -102,7 +102,9 @@ class Follower {
   const FollowerCaller caller_;
   const SubscriptionFilter filter_;
   std::atomic<core::Seq> cursor_;
-  bool on_ring_ = true;  // where the previous read was served from, for catch-up switches
+  // Whether the previous read was served from the ring: falling off it counts as a catch-up
+  // switch, starting behind it (a resume) does not.
+  bool on_ring_ = false;
   HubMetrics::Tracking tracking_;
 };
 

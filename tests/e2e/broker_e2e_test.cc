@@ -3,6 +3,8 @@
 // environment: a free HTTP port, the test's Mosquitto, a temporary data directory.
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -562,5 +564,61 @@ TEST_CASE("curl subscribers receive live readings over SSE through their policy 
   CHECK(internal_events.find("\"fill_level\":81") != std::string::npos);
   // The key travelled in the query; it must not reach the broker's log.
   CHECK(broker.log().find(dashboard) == std::string::npos);
+  CHECK(broker.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("npm eventsource and ws clients consume the live stream and resume after a disconnect",
+          "[e2e][sse][websocket]") {
+  const std::string script =
+      std::string(DATABROKER_SOURCE_DIR) + "/tests/e2e/node/live_clients.mjs";
+  const std::string modules = std::string(DATABROKER_SOURCE_DIR) + "/tests/e2e/node/node_modules";
+  INFO("the npm clients are installed by deploy/test.sh (npm ci in tests/e2e/node)");
+  REQUIRE(std::filesystem::exists(modules + "/eventsource"));
+  REQUIRE(std::filesystem::exists(modules + "/ws"));
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  Broker broker(mosquitto);
+  const std::string gateway = broker.create_key("sensor-gateway");
+  const std::string dashboard = broker.create_key("city-dashboard");
+  broker.start();
+  REQUIRE(broker.wait_ready());
+
+  const std::string out = broker.dir().file("node.log");
+  auto node =
+      ChildProcess::start({"node", script},
+                          {{"DATABROKER_URL", "http://127.0.0.1:" + std::to_string(broker.port())},
+                           {"GATEWAY_KEY", gateway},
+                           {"DASHBOARD_KEY", dashboard}},
+                          out);
+  const auto code = node.wait(90s);
+  std::printf("%s", read_file(out).c_str());  // what the clients saw, for the test log
+  INFO(read_file(out));
+  CHECK(code == 0);
+  CHECK(read_file(out).find("PASS") != std::string::npos);
+  // The dashboard's key travelled in query strings; it must not reach the broker's log.
+  CHECK(broker.log().find(dashboard) == std::string::npos);
+  CHECK(broker.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("the fan-out load tool runs against the real binary and sees no loss",
+          "[e2e][sse][tools]") {
+  // A seconds-long run of tools/bench/fanout.sh's tool, so the benchmark keeps working; it exits
+  // non-zero when any subscriber misses a reading. No timing is asserted.
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  Broker broker(mosquitto);
+  const std::string gateway = broker.create_key("sensor-gateway");
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  const std::string out = broker.dir().file("fanout.log");
+  auto fanout = ChildProcess::start(
+      {DATABROKER_FANOUT, "--port", std::to_string(broker.port()), "--ingest-key", gateway,
+       "--subscribers", "5", "--rate", "500", "--seconds", "2", "--sensors", "10"},
+      {}, out);
+  const auto code = fanout.wait(60s);
+  std::printf("%s", read_file(out).c_str());
+  INFO(read_file(out));
+  CHECK(code == 0);
+  CHECK(read_file(out).find("lost 0, duplicates 0") != std::string::npos);
   CHECK(broker.stop(SIGTERM) == 0);
 }

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "broker/core/time.h"
+#include "tools/loadgen/options.h"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -37,20 +38,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::map<std::string, std::string> parse_options(int argc, char** argv) {
-  std::map<std::string, std::string> out;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    std::string name = argv[i];
-    if (name.rfind("--", 0) != 0) break;
-    out[name.substr(2)] = argv[i + 1];
-  }
-  return out;
-}
-
-long option(const std::map<std::string, std::string>& o, const std::string& name, long fallback) {
-  auto it = o.find(name);
-  return it == o.end() ? fallback : std::strtol(it->second.c_str(), nullptr, 10);
-}
+using databroker::tools::option;
 
 // One keep-alive connection to the broker.
 class Connection {
@@ -241,7 +229,7 @@ int main(int argc, char** argv) {
         "usage: databroker-loadgen http|mqtt|read [--option value]... (see the source header)");
     return argc < 2 ? 64 : 0;
   }
-  auto o = parse_options(argc, argv);
+  auto o = databroker::tools::parse_options(argc, argv, 2);
   try {
     std::string mode = argv[1];
     if (mode == "http") return run_http(o);

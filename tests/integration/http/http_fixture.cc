@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <set>
 
+#include "adapters/codecs/native_json.h"
+
 namespace databroker::testing {
 
 namespace {
@@ -34,9 +36,20 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
   registry = take(registry::SensorRegistry::open(storage->meta(), /*strict=*/false), "registry");
   keys = take(access::KeyStore::open(dir.file("keys.json"), clock), "key store");
   validator = std::make_unique<ingest::Validator>(kinds, ingest::ValidationRules{}, registry.get());
+  const hub::ReadingEncoder encode = [](const core::Reading& r) { return codecs::reading_json(r); };
+  if (options.recent_readings > 0) {
+    recent = std::make_unique<hub::RecentReadings>(options.recent_readings, encode);
+  }
+  followers.emplace(hub::FollowerContext{.log = storage->log(),
+                                         .registry = *registry,
+                                         .policy = policy,
+                                         .clock = clock,
+                                         .recent = recent.get(),
+                                         .encode = encode,
+                                         .metrics = &hub_metrics});
   pipeline = std::make_unique<ingest::IngestPipeline>(
       *validator, storage->log(), *registry, clock,
-      ingest::PipelineOptions{.commit_signal = &commit_signal});
+      ingest::PipelineOptions{.commit_signal = &commit_signal, .recent = recent.get()});
   audit = std::make_unique<access::AuditTrail>(storage->audit(), clock);
   policy_yaml = options.policy_yaml;
   if (!policy_yaml.empty()) {
@@ -68,6 +81,7 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
       .reload_policy = [this] { return reload_policy(); },
       .audit = audit.get(),
       .commit_signal = &commit_signal,
+      .followers = &*followers,
   };
   server = std::make_unique<http::HttpServer>(options.http, services);
   if (auto started = server->start(); !started) FAIL("start: " << started.error().message);

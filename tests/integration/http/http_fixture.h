@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "adapters/http/server.h"
@@ -15,6 +16,8 @@
 #include "broker/access/key_store.h"
 #include "broker/core/kinds.h"
 #include "broker/hub/commit_signal.h"
+#include "broker/hub/follower.h"
+#include "broker/hub/recent_readings.h"
 #include "broker/ingest/pipeline.h"
 #include "broker/ingest/validation.h"
 #include "broker/log/reading_log.h"
@@ -44,6 +47,8 @@ struct HttpFixtureOptions {
   std::function<std::string()> metrics;
   // The policy in force at start (YAML); empty: no policy, every stream closed.
   std::string policy_yaml;
+  // Readings the in-memory ring of live delivery holds; 0: no ring, followers read the log.
+  std::size_t recent_readings = 1024;
 };
 
 class HttpFixture {
@@ -66,7 +71,10 @@ class HttpFixture {
   std::unique_ptr<registry::SensorRegistry> registry;
   std::unique_ptr<access::KeyStore> keys;
   std::unique_ptr<ingest::Validator> validator;
-  hub::CommitSignal commit_signal;  // published by `pipeline`, followed by SSE streams
+  hub::CommitSignal commit_signal;              // published by `pipeline`, followed by SSE streams
+  std::unique_ptr<hub::RecentReadings> recent;  // filled by `pipeline`; null without a ring
+  hub::HubMetrics hub_metrics;
+  std::optional<hub::FollowerContext> followers;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
   std::unique_ptr<access::AuditTrail> audit;
   policies::PolicyEngine policy;

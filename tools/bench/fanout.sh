@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Live-delivery benchmark: 1, 100 and 1,000 SSE subscribers on the release binary while readings
+# are ingested over HTTP at a fixed rate; prints delivered events/s, loss and p50/p99 latency for
+# each (databroker-fanout). Starts its own Mosquitto and broker on free ports in a temporary
+# folder and removes them afterwards.
+#
+#   tools/bench/fanout.sh [seconds per run, default 10] [runs per case, default 3]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+seconds=${1:-10}
+runs=${2:-3}
+bin="$root/build/release/broker/server/databroker"
+fanout="$root/build/release/tools/loadgen/databroker-fanout"
+[ -x "$bin" ] && [ -x "$fanout" ] || "$root/deploy/build.sh" release databroker databroker-fanout
+
+source "$root/tools/bench/lib.sh"
+start_mosquitto
+
+echo "machine: $(nproc) cores, $(uname -r); $(date -u +%Y-%m-%dT%H:%MZ)"
+# subscribers:rate pairs, the cases of docs/benchmarks.md
+for case in 1:10000 100:10000 1000:1000; do
+  subscribers=${case%%:*}
+  rate=${case##*:}
+  for run in $(seq "$runs"); do
+    http_port=$(free_port)
+    cp "$root/deploy/databroker.example.yaml" "$root/deploy/sensors.example.yaml" \
+       "$root/deploy/policy.example.yaml" "$work/"
+    # 1,000 subscribers need more than the default connection cap headroom.
+    sed -i 's/max_connections: [0-9]*/max_connections: 4096/' "$work/databroker.example.yaml"
+    export DATABROKER_DATA_DIR="$work/data-$subscribers-$run" DATABROKER_HTTP_LISTEN="127.0.0.1:$http_port" \
+           DATABROKER_MQTT_URI="tcp://127.0.0.1:$mqtt_port"
+    key=$("$bin" keys create --profile sensor-gateway --config "$work/databroker.example.yaml" 2>/dev/null)
+    ulimit -n 8192
+    "$bin" serve --config "$work/databroker.example.yaml" >"$work/broker.log" 2>&1 &
+    broker=$!
+    pids+=($broker)
+    wait_port "$http_port"
+    printf '%5s subscribers, %6s readings/s, run %s: ' "$subscribers" "$rate" "$run"
+    "$fanout" --port "$http_port" --ingest-key "$key" --subscribers "$subscribers" --rate "$rate" \
+      --seconds "$seconds" --sensors 100 || echo "(run failed; broker log: $(tail -3 "$work/broker.log"))"
+    kill -TERM "$broker"
+    wait "$broker" || true
+  done
+done
