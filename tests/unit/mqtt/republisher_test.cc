@@ -10,6 +10,7 @@
 #include "broker/hub/hub_metrics.h"
 #include "broker/registry/sensor_registry.h"
 #include "policies/engine.h"
+#include "tests/support/fake_audit_store.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_meta_store.h"
 #include "tests/support/fake_publisher.h"
@@ -105,9 +106,8 @@ struct Fixture {
     config.enabled = true;
   }
 
-  std::unique_ptr<Republisher> make(log::MetaStore* cursors = nullptr) {
-    return std::make_unique<Republisher>(config, context, signal, publisher,
-                                         cursors ? cursors : &meta, nullptr);
+  std::unique_ptr<Republisher> make(access::AuditTrail* audit = nullptr) {
+    return std::make_unique<Republisher>(config, context, signal, publisher, &meta, audit);
   }
 
   // Appends to the log and tells followers, as the ingest committer does.
@@ -406,6 +406,32 @@ TEST_CASE("readings invisible to a target still move its acknowledged cursor", "
   REQUIRE(wait_until([&] { return target_stats(republisher->stats(), "open").acknowledged == 50; },
                      kDeadline));
   CHECK(f.publisher.published_count() == 0);
+}
+
+TEST_CASE("shared readings delivered to a partner topic leave an audit record; open ones do not",
+          "[republish][audit]") {
+  Fixture f;
+  f.config.partners = {"mobility-partner"};
+  testing::FakeAuditStore store;
+  access::AuditTrail audit(store, f.clock);
+  auto republisher = f.make(&audit);
+  REQUIRE(republisher->start());
+  f.commit({parking(true), air(10), parking(false)});
+  REQUIRE(wait_until([&] { return f.publisher.published_count() == 3; }, kDeadline));
+  REQUIRE(audit.flush(kDeadline));
+  auto page = audit.query({});
+  REQUIRE(page);
+  REQUIRE_FALSE(page->records.empty());
+  std::uint64_t readings = 0;
+  std::set<std::string> streams;
+  for (const auto& record : page->records) {  // one per batch handed out
+    CHECK(record.profile == "mobility-partner");
+    CHECK(record.action == "mqtt shared/mobility-partner");
+    streams.insert(record.streams.begin(), record.streams.end());
+    readings += record.readings;
+  }
+  CHECK(streams == std::set<std::string>{"park-1"});
+  CHECK(readings == 2);
 }
 
 }  // namespace
