@@ -5,6 +5,7 @@
 #include <string>
 
 #include "adapters/mqtt/mqtt_ingest.h"
+#include "adapters/mqtt/republisher.h"
 #include "broker/access/audit.h"
 #include "broker/ingest/pipeline.h"
 #include "broker/log/reading_log.h"
@@ -21,6 +22,7 @@ struct MetricSources {
   const access::AuditTrail* audit;
   std::size_t queue_capacity = 0;
   const RetentionCounters* retention = nullptr;  // null: no retention families
+  const mqtt::Republisher* republish = nullptr;  // null when MQTT republish is off
 };
 
 std::string render_metrics(const MetricSources& sources);
