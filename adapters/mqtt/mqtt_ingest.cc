@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "adapters/codecs/native_json.h"
+#include "adapters/mqtt/paho_error.h"
 #include "broker/core/logging.h"
 #include "broker/core/reading.h"
 
@@ -43,32 +44,6 @@ constexpr milliseconds kMinReconnectDelay{50};
 // as fast as reconnect_min allows.
 constexpr std::chrono::seconds kStableConnection{10};
 constexpr std::chrono::seconds kRejectionLogInterval{10};
-
-// The one place where Paho's error codes become ours.
-core::Error to_error(const paho::exception& error, std::string_view operation) {
-  core::ErrorCode code = core::ErrorCode::Unavailable;
-  switch (error.get_return_code()) {
-    case MQTTASYNC_BAD_PROTOCOL:
-    case MQTTASYNC_BAD_STRUCTURE:
-    case MQTTASYNC_BAD_QOS:
-    case MQTTASYNC_NULL_PARAMETER:
-    case MQTTASYNC_BAD_UTF8_STRING:
-    case MQTTASYNC_BAD_MQTT_OPTION:
-    case MQTTASYNC_WRONG_MQTT_VERSION:
-      code = core::ErrorCode::InvalidArgument;
-      break;
-    default:
-      break;
-  }
-  return core::Error{code, std::string(operation) + ": " + error.what(), {}};
-}
-
-// A failed Paho action, for logs: "MQTT error [-1]: TCP/TLS connect failure".
-std::string describe_failure(const paho::token& token) {
-  int rc = token.get_return_code();
-  return paho::exception::printable_error(rc, token.get_reason_code(),
-                                          paho::exception::error_str(rc));
-}
 
 std::string printable_topic(std::string_view topic) {
   if (topic.size() <= kMaxLoggedTopicBytes) {

@@ -439,7 +439,11 @@ constexpr std::string_view kMqttKeys[] = {"enabled",
                                           "reconnect_min",
                                           "reconnect_max",
                                           "error_topic_prefix",
-                                          "backpressure_wait"};
+                                          "backpressure_wait",
+                                          "republish"};
+constexpr std::string_view kRepublishKeys[] = {"enabled",     "client_id", "open",
+                                               "open_prefix", "partners",  "shared_prefix",
+                                               "qos",         "retain",    "max_in_flight"};
 constexpr RejectedKey kMqttRejected[] = {
     {"password",
      "secrets do not belong in the configuration file; set DATABROKER_MQTT_PASSWORD or name a "
@@ -535,9 +539,129 @@ void parse_http(DocumentReader& r, const Fields& top, HttpConfig& http) {
   r.read_duration(*f, "sse_heartbeat", Millis(1), http.sse_heartbeat);
 }
 
+// Two topic prefixes overlap when one is the other or a whole-level prefix of it ("a" and
+// "a/b"): republished topics could then land under the ingest subscription and be read back in.
+bool prefixes_overlap(std::string_view a, std::string_view b) {
+  const auto covers = [](std::string_view outer, std::string_view inner) {
+    return inner.size() > outer.size() && inner.substr(0, outer.size()) == outer &&
+           inner[outer.size()] == '/';
+  };
+  return a == b || covers(a, b) || covers(b, a);
+}
+
+// The partner profiles named in mqtt.republish.partners, with their lines, checked against the
+// declared profiles once those are read.
+using PartnerLines = std::vector<std::pair<std::string, int>>;
+
+void parse_republish(DocumentReader& r, const Fields& mqtt_fields, const MqttConfig& mqtt,
+                     RepublishConfig& out, PartnerLines& partner_lines) {
+  auto f = r.section(mqtt_fields, "republish", kRepublishKeys);
+  if (!f) {
+    return;
+  }
+  r.read_bool(*f, "enabled", out.enabled);
+  std::string text;
+  if (r.read_string(*f, "client_id", text)) {
+    out.client_id = text;
+  }
+  // Two connections with one client id take the session from each other, over and over.
+  const std::string effective_id = out.client_id.empty() ? mqtt.client_id + "-out" : out.client_id;
+  if (effective_id == mqtt.client_id) {
+    r.report(f->find("client_id")->line,
+             "mqtt.republish.client_id: must differ from mqtt.client_id ('" + mqtt.client_id +
+                 "'); leave it empty for '" + mqtt.client_id + "-out'");
+  }
+  r.read_bool(*f, "open", out.open);
+  for (auto [key, target] : {std::pair{"open_prefix", &out.open_prefix},
+                             std::pair{"shared_prefix", &out.shared_prefix}}) {
+    if (!r.read_string(*f, key, text)) {
+      continue;
+    }
+    auto problem =
+        text.empty() ? std::optional<std::string>("must not be empty") : check_topic_prefix(text);
+    if (problem) {
+      r.report(f->find(key)->line, f->path(key) + ": " + *problem);
+    } else {
+      *target = text;
+    }
+  }
+  if (const Field* partners = f->find("partners"); partners && !partners->value.IsNull()) {
+    if (!partners->value.IsSequence()) {
+      r.report(partners->line, "mqtt.republish.partners: expected a list of profile names, got " +
+                                   describe(partners->value));
+    } else {
+      std::set<std::string, std::less<>> seen;
+      for (const auto& entry : partners->value) {
+        const int line = line_of(entry) ? line_of(entry) : partners->line;
+        if (!entry.IsScalar() || entry.Scalar().empty()) {
+          r.report(line,
+                   "mqtt.republish.partners: expected a profile name, got " + describe(entry));
+          continue;
+        }
+        if (!seen.insert(entry.Scalar()).second) {
+          r.report(line, "mqtt.republish.partners: '" + entry.Scalar() + "' is listed twice");
+          continue;
+        }
+        partner_lines.emplace_back(entry.Scalar(), line);
+        out.partners.push_back(entry.Scalar());
+      }
+    }
+  }
+  r.read_integer(*f, "qos", 0, 2, out.qos);
+  r.read_bool(*f, "retain", out.retain);
+  // Paho counts in-flight messages in 16 bits.
+  r.read_integer(*f, "max_in_flight", 1, 65535, out.max_in_flight);
+
+  if (!out.enabled) {
+    return;
+  }
+  const auto line_of_key = [&](std::string_view key) {
+    const Field* field = f->find(key);
+    return field ? field->line : f->line();
+  };
+  if (out.open && prefixes_overlap(out.open_prefix, mqtt.topic_prefix)) {
+    r.report(line_of_key("open_prefix"), "mqtt.republish.open_prefix: '" + out.open_prefix +
+                                             "' overlaps mqtt.topic_prefix '" + mqtt.topic_prefix +
+                                             "': republished readings would be ingested again");
+  }
+  if (!out.partners.empty() && prefixes_overlap(out.shared_prefix, mqtt.topic_prefix)) {
+    r.report(line_of_key("shared_prefix"), "mqtt.republish.shared_prefix: '" + out.shared_prefix +
+                                               "' overlaps mqtt.topic_prefix '" +
+                                               mqtt.topic_prefix +
+                                               "': republished readings would be ingested again");
+  }
+  if (out.open && !out.partners.empty() && prefixes_overlap(out.open_prefix, out.shared_prefix)) {
+    r.report(line_of_key("shared_prefix"),
+             "mqtt.republish.shared_prefix: '" + out.shared_prefix + "' overlaps open_prefix '" +
+                 out.open_prefix + "': a partner's ACL would cover open topics or the reverse");
+  }
+}
+
+// A partner must be a declared profile without the internal right: internal profiles see every
+// stream raw and hold no grants, and `public` is what open_prefix is for.
+void check_republish_partners(DocumentReader& r, const PartnerLines& partners,
+                              const std::vector<access::Profile>& profiles) {
+  for (const auto& [name, line] : partners) {
+    auto it = std::find_if(profiles.begin(), profiles.end(),
+                           [&](const access::Profile& p) { return p.name == name; });
+    if (name == access::kPublicProfile) {
+      r.report(line,
+               "mqtt.republish.partners: 'public' holds no grants; open data goes to "
+               "open_prefix");
+    } else if (it == profiles.end()) {
+      r.report(line, "mqtt.republish.partners: '" + name + "' is not a declared profile");
+    } else if (it->internal) {
+      r.report(line, "mqtt.republish.partners: '" + name +
+                         "' is internal (it sees everything raw and holds no grants); only "
+                         "partner profiles can be republished");
+    }
+  }
+}
+
 // Returns the resolved password file, if one is named.
 std::optional<std::pair<std::string, int>> parse_mqtt(DocumentReader& r, const Fields& top,
-                                                      MqttConfig& mqtt) {
+                                                      MqttConfig& mqtt,
+                                                      PartnerLines& partner_lines) {
   auto f = r.section(top, "mqtt", kMqttKeys, kMqttRejected);
   if (!f) {
     return std::nullopt;
@@ -594,6 +718,7 @@ std::optional<std::pair<std::string, int>> parse_mqtt(DocumentReader& r, const F
     }
   }
   r.read_duration(*f, "backpressure_wait", Millis(0), mqtt.backpressure_wait);
+  parse_republish(r, *f, mqtt, mqtt.republish, partner_lines);
   if (r.read_string(*f, "password_file", text) && !text.empty()) {
     return std::pair{resolve_relative(r.file(), text), f->find("password_file")->line};
   }
@@ -1108,7 +1233,8 @@ tl::expected<Config, std::vector<ConfigProblem>> parse_config_checked(std::strin
   if (auto root = load_document(yaml_text, r)) {
     if (auto top = r.fields(*root, std::max(1, line_of(*root)), "", kTopKeys)) {
       parse_http(r, *top, config.http);
-      password_file = parse_mqtt(r, *top, config.mqtt);
+      PartnerLines partner_lines;
+      password_file = parse_mqtt(r, *top, config.mqtt, partner_lines);
       parse_storage(r, *top, config.storage);
       auto sensors_file = parse_ingest(r, *top, config.ingest);
       parse_logging(r, *top, config.logging);
@@ -1117,6 +1243,7 @@ tl::expected<Config, std::vector<ConfigProblem>> parse_config_checked(std::strin
       std::set<std::string, std::less<>> declared_kinds;
       parse_kinds(r, *top, config.extra_kinds, declared_kinds);
       parse_profiles(r, *top, config.profiles);
+      check_republish_partners(r, partner_lines, config.profiles);
       std::string policy_file;
       if (r.read_string(*top, "policy_file", policy_file) && !policy_file.empty()) {
         // Read and checked by the policy loader at start, which reports its own file:line.

@@ -43,6 +43,23 @@ struct HttpConfig {
   Millis sse_heartbeat{15'000};       // an SSE comment after this long without an event
 };
 
+// Republishing readings to the MQTT broker (adapters/mqtt/republisher.h): open data to
+// `{open_prefix}/{kind}/{sensor_id}` through the open view, and, for each profile in `partners`,
+// the streams granted to it to `{shared_prefix}/{profile}/{kind}/{sensor_id}` through its grant's
+// view. Off by default: it writes to the city's MQTT broker, whose ACLs (not databroker) decide
+// who may read those topics, so the operator turns it on once they are in place.
+struct RepublishConfig {
+  bool enabled = false;
+  std::string client_id;  // empty: `{mqtt.client_id}-out`
+  bool open = true;       // republish open data (with enabled)
+  std::string open_prefix = "open";
+  std::vector<std::string> partners;  // profile names (declared, not internal)
+  std::string shared_prefix = "shared";
+  int qos = 1;
+  bool retain = false;
+  std::size_t max_in_flight = 100;  // unacknowledged publishes per target (open, each partner)
+};
+
 struct MqttConfig {
   bool enabled = true;
   std::string uri = "tcp://127.0.0.1:1883";
@@ -56,6 +73,9 @@ struct MqttConfig {
   Millis reconnect_max{5'000};
   std::string error_topic_prefix;    // e.g. "databroker/errors"; empty = no error reports
   Millis backpressure_wait{30'000};  // how long a delivery may wait for room in the ingest queue
+  // Uses uri, username, password, keepalive and the reconnect backoff above; independent of
+  // `enabled` (ingest), so a broker that ingests over HTTP only can still republish.
+  RepublishConfig republish;
 };
 
 struct StorageConfig {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 
 #include "broker/core/check.h"
 #include "broker/hub/visibility.h"
@@ -10,31 +12,49 @@
 
 namespace databroker::hub {
 
-namespace {
-
-// What one next() call knows of each stream it meets: whether it is delivered, and how.
-class BatchViews {
+// A stream's view for one follower, decided once and reused across calls while it cannot have
+// changed. It is valid for one policy snapshot, for at most kMaxAge (so a grant that starts, or a
+// re-declared sensor, is seen within that), and never past the end of a grant it relies on, so
+// an expiring grant stops events at its exact end. Bounded: past kMaxEntries streams it starts
+// afresh. Without this, each batch of each subscriber would decide every stream it meets again.
+class ViewCache {
  public:
-  BatchViews(const FollowerContext& context, const FollowerCaller& caller,
-             const SubscriptionFilter& filter)
-      : context_(context),
-        filter_(filter),
-        snapshot_(context.policy.snapshot()),
-        now_(context.clock.now_ms()),
-        caller_{caller.profile, caller.internal} {}
+  ViewCache(const FollowerContext& context, const FollowerCaller& caller,
+            const SubscriptionFilter& filter)
+      : context_(context), filter_(filter), caller_{caller.profile, caller.internal} {}
+
+  // Called at the start of each next(): drops what may be stale.
+  void refresh() {
+    auto snapshot = context_.policy.snapshot();
+    now_ = context_.clock.now_ms();
+    if (snapshot != snapshot_ || now_ >= valid_until_ || views_.size() > kMaxEntries) {
+      views_.clear();
+      last_ = nullptr;
+      snapshot_ = std::move(snapshot);
+      valid_until_ = now_ + kMaxAgeMs;
+    }
+  }
 
   // The view of a stream this follower receives; nothing when filtered out or invisible.
+  // Called once per reading examined: a hash lookup, and none for a run of the same sensor.
   const std::optional<StreamView>& of(const std::string& sensor_id) {
-    auto it = views_.find(sensor_id);
+    if (last_ != nullptr && last_->first == sensor_id) return last_->second;
+    auto it = views_.find(std::string_view(sensor_id));
     if (it == views_.end()) {
       std::optional<StreamView> view;
       if (const auto sensor = context_.registry.find(sensor_id);
           sensor && filter_.matches(*sensor)) {
         StreamView decided = stream_view(*snapshot_, caller_, *sensor, now_);
-        if (decided.visible()) view = decided;
+        if (decided.visible()) {
+          if (decided.access.grant != nullptr) {
+            valid_until_ = std::min(valid_until_, decided.access.grant->until);
+          }
+          view = decided;
+        }
       }
       it = views_.emplace(sensor_id, view).first;
     }
+    last_ = &*it;
     return it->second;
   }
 
@@ -43,15 +63,26 @@ class BatchViews {
   }
 
  private:
+  static constexpr core::TimestampMs kMaxAgeMs = 1000;
+  static constexpr std::size_t kMaxEntries = 4096;
+
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  using Views = std::unordered_map<std::string, std::optional<StreamView>, Hash, std::equal_to<>>;
+
   const FollowerContext& context_;
   const SubscriptionFilter& filter_;
-  const std::shared_ptr<const policies::PolicySnapshot> snapshot_;
-  const core::TimestampMs now_;
-  const policies::Caller caller_;
-  std::map<std::string, std::optional<StreamView>, std::less<>> views_;
+  const policies::Caller caller_;  // its profile points into the follower's FollowerCaller
+  std::shared_ptr<const policies::PolicySnapshot> snapshot_;
+  core::TimestampMs now_ = 0;
+  core::TimestampMs valid_until_ = 0;
+  Views views_;
+  const Views::value_type* last_ = nullptr;  // stable: unordered_map nodes do not move
 };
-
-}  // namespace
 
 Follower::Follower(const FollowerContext& context, SubscriberType type, FollowerCaller caller,
                    SubscriptionFilter filter, core::Seq cursor)
@@ -60,16 +91,20 @@ Follower::Follower(const FollowerContext& context, SubscriberType type, Follower
       caller_(std::move(caller)),
       filter_(std::move(filter)),
       cursor_(cursor),
+      views_(std::make_unique<ViewCache>(context_, caller_, filter_)),
       tracking_(context.metrics, type, &cursor_) {
   DATABROKER_CHECK(context_.encode != nullptr, "a follower needs an encoder");
 }
+
+Follower::~Follower() = default;
 
 core::Seq Follower::head() const { return context_.log.last_seq(); }
 
 core::Result<FollowBatch> Follower::next(std::size_t limit, std::size_t scan_budget) {
   limit = std::max<std::size_t>(limit, 1);
   scan_budget = std::max(scan_budget, limit);
-  BatchViews views(context_, caller_, filter_);
+  ViewCache& views = *views_;
+  views.refresh();
   FollowBatch batch;
   core::Seq cursor = cursor_.load(std::memory_order_relaxed);
   const auto add = [&](const core::Reading& reading, std::shared_ptr<const std::string> json,

@@ -8,8 +8,10 @@
 // or after falling behind), so resume, catch-up and live are one code path with no gap and no
 // duplicate: the cursor only moves past what was examined.
 //
-// Each call takes one policy snapshot and one `now`: a tightened policy or an expired grant
-// applies from the next call on, to every event not yet handed out. Only streams the caller may
+// Each call decides on the policy snapshot in force: a tightened policy applies from the next
+// call on, to every event not yet handed out, and so does a grant's end (decisions are reused
+// across calls only while they cannot have changed: the same snapshot, at most a second, never
+// past the end of a grant they rely on). Only streams the caller may
 // see, through its view, pass; the filter narrows further.
 //
 // A cursor older than the log's first seq (retention removed readings the subscriber never
@@ -77,6 +79,8 @@ struct FollowerCaller {
   std::string key_id;  // for audit records; empty for anonymous subscribers and workers
 };
 
+class ViewCache;  // follower.cc: decisions reused across calls
+
 class Follower {
  public:
   // Starts after `cursor` (0: from the oldest reading stored).
@@ -84,6 +88,7 @@ class Follower {
            SubscriptionFilter filter, core::Seq cursor);
   Follower(const Follower&) = delete;
   Follower& operator=(const Follower&) = delete;
+  ~Follower();
 
   // The next events after the cursor: at most `limit` (>= 1), examining at most `scan_budget`
   // readings of the log when few are visible. Advances the cursor past everything examined.
@@ -102,6 +107,7 @@ class Follower {
   const FollowerCaller caller_;
   const SubscriptionFilter filter_;
   std::atomic<core::Seq> cursor_;
+  const std::unique_ptr<ViewCache> views_;
   // Whether the previous read was served from the ring: falling off it counts as a catch-up
   // switch, starting behind it (a resume) does not.
   bool on_ring_ = false;

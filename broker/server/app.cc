@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,8 @@
 #include "adapters/codecs/native_json.h"
 #include "adapters/http/server.h"
 #include "adapters/mqtt/mqtt_ingest.h"
+#include "adapters/mqtt/paho_publisher.h"
+#include "adapters/mqtt/republisher.h"
 #include "adapters/webhook/webhook_delivery.h"
 #include "broker/access/audit.h"
 #include "broker/access/key_store.h"
@@ -185,6 +188,26 @@ int run_server(const config::Config& config) {
   if (config.mqtt.enabled) {
     mqtt_ingest = std::make_unique<mqtt::MqttIngest>(config.mqtt, pipeline, clock);
   }
+  // MQTT republish: followers of the log with their own MQTT connection; built before the HTTP
+  // server, whose /metrics reads their figures, and started after MQTT ingest.
+  std::unique_ptr<mqtt::MessagePublisher> republish_client;
+  std::unique_ptr<mqtt::Republisher> republisher;
+  if (const auto& republish = config.mqtt.republish; republish.enabled) {
+    const std::size_t targets = (republish.open ? 1 : 0) + republish.partners.size();
+    republish_client = mqtt::make_paho_publisher(
+        {.uri = config.mqtt.uri,
+         .client_id =
+             republish.client_id.empty() ? config.mqtt.client_id + "-out" : republish.client_id,
+         .username = config.mqtt.username,
+         .password = config.mqtt.password,
+         .keepalive = config.mqtt.keepalive,
+         .reconnect_min = config.mqtt.reconnect_min,
+         .reconnect_max = config.mqtt.reconnect_max,
+         .max_inflight = static_cast<int>(std::min<std::size_t>(
+             65535, republish.max_in_flight * std::max<std::size_t>(1, targets)))});
+    republisher = std::make_unique<mqtt::Republisher>(
+        republish, followers, commit_signal, *republish_client, &(*storage)->meta(), &audit);
+  }
 
   // Partner webhooks: the registry serves the admin routes; the delivery (its own thread) starts
   // after the HTTP server and stops before the pipeline.
@@ -214,7 +237,7 @@ int run_server(const config::Config& config) {
           [&] {
             return render_metrics({pipeline, reading_log, **registry, mqtt_ingest.get(), &audit,
                                    config.storage.queue_capacity_readings,
-                                   &retention_pass.counters(), webhooks->get(),
+                                   &retention_pass.counters(), republisher.get(), webhooks->get(),
                                    &webhook_delivery.counters()}) +
                    hub_metrics.render(reading_log.last_seq());
           },
@@ -235,10 +258,18 @@ int run_server(const config::Config& config) {
       return start_failure("cannot start MQTT ingest", status.error());
     }
   }
+  if (republisher) {
+    if (auto status = republisher->start(); !status) {
+      if (mqtt_ingest) mqtt_ingest->stop();
+      http_server.stop();
+      return start_failure("cannot start MQTT republish", status.error());
+    }
+  }
   if (config.webhooks.enabled) {
     if (auto status = webhook_delivery.start(); !status) {
-      http_server.stop();
+      if (republisher) republisher->stop();
       if (mqtt_ingest) mqtt_ingest->stop();
+      http_server.stop();
       return start_failure("cannot start webhook delivery", status.error());
     }
   }
@@ -268,6 +299,8 @@ int run_server(const config::Config& config) {
   // MQTT have stopped handing it readings.
   http_server.stop();
   if (mqtt_ingest) mqtt_ingest->stop();
+  // Before the pipeline: its last commits are in the log and republished after the next start.
+  if (republisher) republisher->stop();
   webhook_delivery.stop();
   pipeline.stop();
   retention.reset();

@@ -150,6 +150,44 @@ std::string render_metrics(const MetricSources& s) {
     e.family("databroker_mqtt_connection_losses_total", "counter", "Lost connections.");
     e.sample("databroker_mqtt_connection_losses_total", "", m.connection_losses.load());
   }
+  if (s.republish) {
+    const auto stats = s.republish->stats();
+    e.family("databroker_mqtt_republish_connected", "gauge",
+             "1 while the republisher is connected to the MQTT broker.");
+    e.sample("databroker_mqtt_republish_connected", "", stats.connected ? 1 : 0);
+    e.family("databroker_mqtt_republish_events_total", "counter",
+             "Readings republished to MQTT and acknowledged by the MQTT broker, by target (open, "
+             "partner:{profile}).");
+    for (const auto& t : stats.targets) {
+      e.sample("databroker_mqtt_republish_events_total", label("target", t.name),
+               static_cast<double>(t.published));
+    }
+    e.family("databroker_mqtt_republish_failures_total", "counter",
+             "Publishes refused or failed (each rewinds its target to its acknowledged cursor).");
+    for (const auto& t : stats.targets) {
+      e.sample("databroker_mqtt_republish_failures_total", label("target", t.name),
+               static_cast<double>(t.failures));
+    }
+    e.family("databroker_mqtt_republish_in_flight", "gauge",
+             "Publishes awaiting the MQTT broker's acknowledgement (bounded by max_in_flight).");
+    for (const auto& t : stats.targets) {
+      e.sample("databroker_mqtt_republish_in_flight", label("target", t.name),
+               static_cast<double>(t.in_flight));
+    }
+    e.family("databroker_mqtt_republish_acknowledged_seq", "gauge",
+             "Every reading a target may see up to this seq was acknowledged; saved as its "
+             "resume position.");
+    for (const auto& t : stats.targets) {
+      e.sample("databroker_mqtt_republish_acknowledged_seq", label("target", t.name),
+               static_cast<double>(t.acknowledged));
+    }
+    e.family("databroker_mqtt_republish_behind_retention_total", "counter",
+             "Resumes that found readings removed by retention before they were republished.");
+    for (const auto& t : stats.targets) {
+      e.sample("databroker_mqtt_republish_behind_retention_total", label("target", t.name),
+               static_cast<double>(t.behind_retention));
+    }
+  }
   if (s.webhooks) {
     e.family("databroker_webhooks", "gauge", "Registered partner webhooks.");
     e.sample("databroker_webhooks", "", static_cast<double>(s.webhooks->size()));

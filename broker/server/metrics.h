@@ -5,6 +5,7 @@
 #include <string>
 
 #include "adapters/mqtt/mqtt_ingest.h"
+#include "adapters/mqtt/republisher.h"
 #include "adapters/webhook/webhook_delivery.h"
 #include "broker/access/audit.h"
 #include "broker/ingest/pipeline.h"
@@ -22,6 +23,7 @@ struct MetricSources {
   const access::AuditTrail* audit;
   std::size_t queue_capacity = 0;
   const RetentionCounters* retention = nullptr;  // null: no retention families
+  const mqtt::Republisher* republish = nullptr;  // null when MQTT republish is off
   // Partner webhooks; null: no webhook families (the counters also when delivery is disabled).
   const hub::WebhookRegistry* webhooks = nullptr;
   const webhook::DeliveryCounters* webhook_delivery = nullptr;

@@ -624,6 +624,100 @@ TEST_CASE("the fan-out load tool runs against the real binary and sees no loss",
   CHECK(broker.stop(SIGTERM) == 0);
 }
 
+TEST_CASE(
+    "with republish on, mosquitto_sub on open/# gets open readings through the open view, "
+    "and a restart resumes without repeating",
+    "[e2e][republish]") {
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  TempDir config_dir;
+  std::string config_text = read_file(kExampleConfig);
+  const std::string off = "  republish:\n    enabled: false";
+  auto pos = config_text.find(off);
+  REQUIRE(pos != std::string::npos);
+  config_text.replace(pos, off.size(), "  republish:\n    enabled: true");
+  const std::string config_path = config_dir.file("databroker.yaml");
+  write_file(config_path, config_text);
+  for (const char* beside : {"sensors.example.yaml", "policy.example.yaml"}) {
+    write_file(config_dir.file(beside),
+               read_file(std::string(DATABROKER_SOURCE_DIR) + "/deploy/" + beside));
+  }
+  Broker broker(mosquitto, config_path);
+  const std::string gateway = broker.create_key("sensor-gateway");
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  HttpClient client(broker.port());
+  REQUIRE(wait_until(
+      [&] {
+        return client.get("/metrics").body.find("databroker_mqtt_republish_connected 1") !=
+               std::string::npos;
+      },
+      10s));
+
+  const std::string received = broker.dir().file("open.txt");
+  auto dashboard =
+      ChildProcess::start({"mosquitto_sub", "-h", "127.0.0.1", "-p", mosquitto.port_text(), "-q",
+                           "1", "-v", "-t", "open/#", "-i", "e2e-dashboard"},
+                          {}, received);
+  REQUIRE(mosquitto.wait_for_log("Received SUBSCRIBE from e2e-dashboard", 10s));
+  const auto lines = [&] {
+    std::vector<std::string> out;
+    std::string text = read_file(received);
+    for (std::size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos;
+         start = end + 1) {
+      out.push_back(text.substr(start, end - start));
+    }
+    return out;
+  };
+  const auto post = [&](const std::string& path, const std::string& body) {
+    REQUIRE(client.post(path, body, bearer(gateway)).status == 202);
+  };
+
+  post("/v1/sensors/air_quality/gent-aq-001/readings",
+       R"({"values":{"pm25":12.3,"rssi":-70},"location":{"lat":51.054321,"lon":3.717654}})");
+  post("/v1/sensors/waste_bin/gent-bin-vrijdagmarkt-03/readings",
+       R"({"values":{"fill_level":70}})");
+  post("/v1/sensors/noise/gent-noise-7/readings", R"({"values":{"laeq":61.5}})");
+  REQUIRE(wait_until([&] { return lines().size() >= 2; }, 10s));
+  REQUIRE(wait_until(
+      [&] {
+        return client.get("/metrics")
+                   .body.find("databroker_mqtt_republish_acknowledged_seq{target=\"open\"} 3") !=
+               std::string::npos;
+      },
+      10s));
+  auto first = lines();
+  INFO(read_file(received));
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].rfind("open/air_quality/gent-aq-001 {", 0) == 0);
+  CHECK(first[0].find("\"lat\":51.0543,") != std::string::npos);  // round_location: 4
+  CHECK(first[0].find("rssi") == std::string::npos);              // dropped by the open view
+  CHECK(first[1].rfind("open/noise/gent-noise-7 {", 0) == 0);
+  CHECK(client.get("/metrics")
+            .body.find("databroker_mqtt_republish_events_total{target=\"open\"} 2") !=
+        std::string::npos);
+
+  // The cursor saved at shutdown: a restart publishes only what is new.
+  CHECK(broker.stop(SIGTERM) == 0);
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  post("/v1/sensors/noise/gent-noise-7/readings", R"({"values":{"laeq":62.5}})");
+  REQUIRE(wait_until([&] { return lines().size() >= 3; }, 10s));
+  REQUIRE(wait_until(
+      [&] {
+        return client.get("/metrics")
+                   .body.find("databroker_mqtt_republish_acknowledged_seq{target=\"open\"} 4") !=
+               std::string::npos;
+      },
+      10s));
+  auto after = lines();
+  REQUIRE(after.size() == 3);
+  CHECK(after[2].find("\"laeq\":62.5") != std::string::npos);
+  CHECK(broker.log().find("after seq 3 (saved cursor)") != std::string::npos);
+  CHECK(broker.stop(SIGTERM) == 0);
+  dashboard.stop(SIGTERM, 5s);
+}
+
 TEST_CASE("a webhook resumes from its durable cursor after a restart of the broker",
           "[e2e][webhook]") {
   MosquittoServer mosquitto;

@@ -20,9 +20,20 @@ MosquittoServer::MosquittoServer()
     : port_(free_port()),
       config_path_(dir_.file("mosquitto.conf")),
       log_path_(dir_.file("mosquitto.log")) {
+  write_config();
+}
+
+void MosquittoServer::use_access_control(const std::string& password_file,
+                                         const std::string& acl_file) {
+  access_lines_ =
+      "allow_anonymous false\npassword_file " + password_file + "\nacl_file " + acl_file + "\n";
+  write_config();
+}
+
+void MosquittoServer::write_config() {
   std::string config;
   config += "listener " + std::to_string(port_) + " 127.0.0.1\n";
-  config += "allow_anonymous true\n";
+  config += access_lines_.empty() ? "allow_anonymous true\n" : access_lines_;
   config += "user " + current_user_name() + "\n";
   config += "persistence true\n";
   config += "persistence_location " + dir_.path().string() + "/\n";

@@ -31,6 +31,10 @@ class MosquittoServer {
   MosquittoServer(const MosquittoServer&) = delete;
   MosquittoServer& operator=(const MosquittoServer&) = delete;
 
+  // Replaces anonymous access by a password file and an ACL file (mosquitto_passwd and
+  // mosquitto.conf(5) formats), for tests of access control. Call before start().
+  void use_access_control(const std::string& password_file, const std::string& acl_file);
+
   // Starts `mosquitto -c` and waits until the port accepts connections. Fails (with the tail of
   // Mosquitto's log) when it exits or does not listen within `deadline`.
   core::Status start(std::chrono::milliseconds deadline = std::chrono::seconds(10));
@@ -55,6 +59,9 @@ class MosquittoServer {
   std::string config_path_;
   std::string log_path_;
   std::optional<ChildProcess> process_;
+  std::string access_lines_;  // empty: anonymous access
+
+  void write_config();
 };
 
 }  // namespace databroker::testing

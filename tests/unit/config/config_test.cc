@@ -117,6 +117,15 @@ void require_same_mqtt(const MqttConfig& a, const MqttConfig& b) {
   CHECK(a.reconnect_max == b.reconnect_max);
   CHECK(a.error_topic_prefix == b.error_topic_prefix);
   CHECK(a.backpressure_wait == b.backpressure_wait);
+  CHECK(a.republish.enabled == b.republish.enabled);
+  CHECK(a.republish.client_id == b.republish.client_id);
+  CHECK(a.republish.open == b.republish.open);
+  CHECK(a.republish.open_prefix == b.republish.open_prefix);
+  CHECK(a.republish.partners == b.republish.partners);
+  CHECK(a.republish.shared_prefix == b.republish.shared_prefix);
+  CHECK(a.republish.qos == b.republish.qos);
+  CHECK(a.republish.retain == b.republish.retain);
+  CHECK(a.republish.max_in_flight == b.republish.max_in_flight);
 }
 
 void require_same_storage(const StorageConfig& a, const StorageConfig& b) {
@@ -908,6 +917,89 @@ TEST_CASE("a mangled configuration yields problems, never an exception", "[confi
       }
     }
   }
+}
+
+TEST_CASE("mqtt.republish is off by default and every key is read", "[config][republish]") {
+  const Config defaults = parse_ok("");
+  CHECK_FALSE(defaults.mqtt.republish.enabled);
+  CHECK(defaults.mqtt.republish.open);
+  CHECK(defaults.mqtt.republish.open_prefix == "open");
+  CHECK(defaults.mqtt.republish.shared_prefix == "shared");
+  CHECK(defaults.mqtt.republish.partners.empty());
+  CHECK(defaults.mqtt.republish.qos == 1);
+  CHECK_FALSE(defaults.mqtt.republish.retain);
+  CHECK(defaults.mqtt.republish.max_in_flight == 100);
+  CHECK(defaults.mqtt.republish.client_id.empty());
+
+  Config config = parse_ok(R"(mqtt:
+  republish:
+    enabled: true
+    client_id: databroker-gent-out
+    open: false
+    open_prefix: city/open
+    partners: [mobility-partner, waste-contractor]
+    shared_prefix: city/shared
+    qos: 0
+    retain: true
+    max_in_flight: 500
+profiles:
+  mobility-partner: {}
+  waste-contractor: {}
+)");
+  const auto& r = config.mqtt.republish;
+  CHECK(r.enabled);
+  CHECK(r.client_id == "databroker-gent-out");
+  CHECK_FALSE(r.open);
+  CHECK(r.open_prefix == "city/open");
+  CHECK(r.partners == std::vector<std::string>{"mobility-partner", "waste-contractor"});
+  CHECK(r.shared_prefix == "city/shared");
+  CHECK(r.qos == 0);
+  CHECK(r.retain);
+  CHECK(r.max_in_flight == 500);
+}
+
+TEST_CASE("mqtt.republish problems are reported with their lines", "[config][republish]") {
+  struct Case {
+    std::string yaml;
+    int line;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"mqtt:\n  republish:\n    enabeld: true\n", 3, "unknown key 'enabeld' in mqtt.republish"},
+      {"mqtt:\n  republish:\n    qos: 3\n", 3, "mqtt.republish.qos: 3 is out of range (0 to 2)"},
+      {"mqtt:\n  republish:\n    max_in_flight: 0\n", 3, "mqtt.republish.max_in_flight: 0 is out"},
+      {"mqtt:\n  republish:\n    open_prefix: open/#\n", 3, "contains an MQTT wildcard"},
+      {"mqtt:\n  republish:\n    shared_prefix: \"\"\n", 3, "shared_prefix: must not be empty"},
+      {"mqtt:\n  client_id: db\n  republish:\n    client_id: db\n", 4,
+       "mqtt.republish.client_id: must differ from mqtt.client_id"},
+      {"mqtt:\n  republish:\n    enabled: true\n    open_prefix: sensors\n", 4,
+       "overlaps mqtt.topic_prefix"},
+      {"mqtt:\n  topic_prefix: city/sensors\n  republish:\n    enabled: true\n"
+       "    open_prefix: city\n",
+       5, "overlaps mqtt.topic_prefix"},
+      {"mqtt:\n  republish:\n    enabled: true\n    partners: [p]\n    shared_prefix: open/p\n"
+       "profiles: {p: {}}\n",
+       5, "overlaps open_prefix"},
+      {"mqtt:\n  republish:\n    partners: [nobody]\n", 3, "'nobody' is not a declared profile"},
+      {"mqtt:\n  republish:\n    partners: [public]\n", 3, "'public' holds no grants"},
+      {"mqtt:\n  republish:\n    partners:\n      - dash\nprofiles: {dash: {internal: true}}\n", 4,
+       "'dash' is internal"},
+      {"mqtt:\n  republish:\n    partners:\n      - p\n      - p\nprofiles: {p: {}}\n", 5,
+       "'p' is listed twice"},
+      {"mqtt:\n  republish:\n    partners: p\n", 3, "expected a list of profile names"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.yaml);
+    auto problems = problems_of(c.yaml);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].line == c.line);
+    CHECK(contains(problems[0].reason, c.reason));
+  }
+}
+
+TEST_CASE("overlapping prefixes are allowed while republish is off", "[config][republish]") {
+  Config config = parse_ok("mqtt:\n  republish:\n    open_prefix: sensors\n");
+  CHECK(config.mqtt.republish.open_prefix == "sensors");
 }
 
 TEST_CASE("the example configuration sets every webhooks key to its default",

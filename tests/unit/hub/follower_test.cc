@@ -150,6 +150,19 @@ TEST_CASE("a tightened policy applies from the next call, an expired grant too",
   CHECK(partner.cursor() == 3);
 }
 
+TEST_CASE("decisions reused across calls never outlive the grant they rely on", "[hub]") {
+  Harness h;
+  const auto context = h.context();
+  Follower partner(context, SubscriberType::Webhook, {"mobility-partner", false, ""}, {}, 0);
+  const core::TimestampMs end = 1'814'400'000'000;  // 2027-07-01T00:00:00Z: `until: 2027-06-30`
+  h.clock.set(end - 1);
+  h.ingest("park-1", "parking");
+  REQUIRE(partner.next(10, 100)->events.size() == 1);  // decided and cached here
+  h.clock.set(end);                                    // 1 ms later the grant has ended
+  h.ingest("park-1", "parking");
+  CHECK(partner.next(10, 100)->events.empty());
+}
+
 TEST_CASE("a follower behind retention is told, not silently moved on", "[hub]") {
   Harness h;
   h.with_ring = false;
