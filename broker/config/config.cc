@@ -1,5 +1,6 @@
 #include "broker/config/config.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -404,18 +405,52 @@ class DocumentReader {
   std::vector<ConfigProblem>& problems_;
 };
 
+// Counts documents and remembers where the second starts; ignores everything else.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  int documents() const { return documents_; }
+  int second_line() const { return second_.is_null() ? 0 : second_.line + 1; }
+
+ private:
+  int documents_ = 0;
+  YAML::Mark second_ = YAML::Mark::null_mark();
+};
+
 // Loads one YAML document; a syntax error becomes a problem with its line.
+//
+// Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever, allocating, on a stray flow token at
+// block level (a line starting with ","; jbeder/yaml-cpp#1040, fixed upstream in #1319). The
+// parser is asked for two documents at most, then the first is loaded.
 std::optional<YAML::Node> load_document(std::string_view text, DocumentReader& reader) {
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-    if (documents.empty()) {
+    const std::string document(text);
+    std::istringstream in(document);
+    YAML::Parser parser(in);
+    DocumentCounter counter;
+    while (counter.documents() < 2 && parser.HandleNextDocument(counter)) {
+    }
+    if (counter.documents() == 0) {
       return YAML::Node(YAML::NodeType::Null);
     }
-    if (documents.size() > 1) {
-      reader.report(line_of(documents[1]),
-                    "expected one YAML document, found " + std::to_string(documents.size()));
+    if (counter.documents() > 1) {
+      reader.report(counter.second_line(), "expected one YAML document, found more");
     }
-    return documents.front();
+    return YAML::Load(document);
   } catch (const YAML::Exception& e) {
     reader.report(e.mark.is_null() ? 0 : e.mark.line + 1, "YAML syntax error: " + e.msg);
     return std::nullopt;

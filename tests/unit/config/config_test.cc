@@ -894,6 +894,21 @@ TEST_CASE("the process environment reads variables", "[config]") {
   CHECK_FALSE(env("DATABROKER_SURELY_NOT_SET_0F3A").has_value());
 }
 
+TEST_CASE("a second YAML document is a problem on its line", "[config]") {
+  auto problems = problems_of("http:\n  port: 8081\n---\nhttp:\n  port: 8082\n");
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].line == 3);
+  CHECK(contains(problems[0].reason, "expected one YAML document"));
+}
+
+TEST_CASE("a stray comma at block level is a problem, not a hang", "[config]") {
+  // yaml-cpp 0.7's LoadAll loops forever on these (jbeder/yaml-cpp#1040).
+  CHECK_FALSE(problems_of(",\n").empty());
+  CHECK_FALSE(problems_of(",   a b: c\nhttp:\n  port: 1\n").empty());
+  CHECK_FALSE(
+      problems_of("# comment\n, DATABROKER_MQTT_URI e.g. ssl://x:8883\nhttp: {}\n").empty());
+}
+
 TEST_CASE("a mangled configuration yields problems, never an exception", "[config]") {
   std::ifstream in(std::string(kSourceDir) + "/deploy/databroker.example.yaml");
   const std::string example((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
