@@ -541,6 +541,9 @@ TEST_CASE("curl subscribers receive live readings over SSE through their policy 
                std::string::npos;
       },
       10s));
+  // The hub counts them as followers of the log, by type.
+  CHECK(client.get("/metrics").body.find("databroker_hub_subscribers{type=\"sse\"} 2\n") !=
+        std::string::npos);
 
   REQUIRE(client
               .post("/v1/sensors/noise/gent-noise-7/readings",
