@@ -1,16 +1,13 @@
 #include "adapters/mqtt/mqtt_ingest.h"
 
-#include <mqtt/async_client.h>
-
 #include <algorithm>
 #include <condition_variable>
-#include <optional>
 #include <set>
 #include <string_view>
-#include <thread>
 #include <utility>
 
 #include "adapters/codecs/native_json.h"
+#include "adapters/mqtt/paho_connection.h"
 #include "adapters/mqtt/paho_error.h"
 #include "broker/core/logging.h"
 #include "broker/core/reading.h"
@@ -36,13 +33,6 @@ constexpr milliseconds kSubmitSlice{250};
 constexpr milliseconds kRetryBackoffMin{10};
 constexpr milliseconds kRetryBackoffMax{200};
 constexpr milliseconds kStopGrace{2000};
-constexpr milliseconds kDisconnectTimeout{1000};
-constexpr std::chrono::seconds kConnectTimeout{5};
-constexpr milliseconds kMinReconnectDelay{50};
-// A connection that lasted less than this before it was lost does not reset the reconnect
-// backoff: two instances sharing a client id would otherwise take the session from each other
-// as fast as reconnect_min allows.
-constexpr std::chrono::seconds kStableConnection{10};
 constexpr std::chrono::seconds kRejectionLogInterval{10};
 
 std::string printable_topic(std::string_view topic) {
@@ -50,12 +40,6 @@ std::string printable_topic(std::string_view topic) {
     return std::string(topic);
   }
   return std::string(topic.substr(0, kMaxLoggedTopicBytes)) + "...";
-}
-
-// Paho's keepalive is in whole seconds, and 0 would turn it off.
-std::chrono::seconds whole_seconds_at_least_one(milliseconds duration) {
-  auto seconds = (duration.count() + 999) / 1000;
-  return std::chrono::seconds(std::max<std::int64_t>(1, seconds));
 }
 
 struct TopicParts {
@@ -132,28 +116,6 @@ std::string error_report_json(std::string_view sensor_id, std::string_view kind,
   return out;
 }
 
-// Forwards Paho's action results to a member function; lives as long as the client.
-class ActionListener final : public paho::iaction_listener {
- public:
-  using Handler = std::function<void(bool success, const paho::token& token)>;
-  explicit ActionListener(Handler handler) : handler_(std::move(handler)) {}
-
-  void on_success(const paho::token& token) override { call(true, token); }
-  void on_failure(const paho::token& token) override { call(false, token); }
-
- private:
-  void call(bool success, const paho::token& token) noexcept {
-    try {
-      handler_(success, token);
-    } catch (const std::exception& error) {
-      core::log_error(kComponent, std::string("action callback failed: ") + error.what());
-    } catch (...) {
-      core::log_error(kComponent, "action callback failed");
-    }
-  }
-  Handler handler_;
-};
-
 }  // namespace
 
 struct MqttIngest::Impl {
@@ -161,20 +123,24 @@ struct MqttIngest::Impl {
       : config(config),
         sink(sink),
         clock(clock),
-        connect_listener(
-            [this](bool success, const paho::token& token) { on_connect_result(success, token); }),
-        subscribe_listener([this](bool success, const paho::token& token) {
-          on_subscribe_result(success, token);
-        }) {}
+        subscribe_listener(kComponent,
+                           [this](bool success, const paho::token& token) {
+                             on_subscribe_result(success, token);
+                           }),
+        connection(
+            kComponent,
+            {.on_message = [this](const paho::const_message_ptr& message) { on_message(message); },
+             .on_connected = [this] { on_connected(); },
+             .on_connection_lost = [this] { on_connection_lost(); }}) {}
 
   core::Status start();
   void stop();
 
-  // Paho callbacks, on Paho's threads. Each one enters through CallbackScope.
+  // Paho callbacks, on Paho's threads. on_message() and on_subscribe_result() enter through a
+  // PahoConnection::CallbackScope; the connection hooks run inside the connection's own.
   void on_message(const paho::const_message_ptr& message);
-  void on_connected(const std::string& cause);
-  void on_connection_lost(const std::string& cause);
-  void on_connect_result(bool success, const paho::token& token);
+  void on_connected();
+  void on_connection_lost();
   void on_subscribe_result(bool success, const paho::token& token);
 
   void handle_message(const std::string& topic, std::string_view payload);
@@ -185,32 +151,6 @@ struct MqttIngest::Impl {
   void publish_error_report(std::string_view topic, std::string_view sensor_id,
                             std::string_view kind, const core::Error& error);
   void subscribe();
-  core::Status connect();
-  void run_connector();
-  void schedule_connect_retry();
-
-  // Counts callbacks in progress, so that stop() destroys the client only when none touches
-  // it; after stop() closed the door, callbacks return at once.
-  class CallbackScope {
-   public:
-    explicit CallbackScope(Impl& impl) : impl_(impl) {
-      std::lock_guard lock(impl_.state_mutex);
-      open_ = !impl_.closed;
-      ++impl_.active_callbacks;
-    }
-    ~CallbackScope() {
-      std::lock_guard lock(impl_.state_mutex);
-      --impl_.active_callbacks;
-      impl_.state_changed.notify_all();
-    }
-    CallbackScope(const CallbackScope&) = delete;
-    CallbackScope& operator=(const CallbackScope&) = delete;
-    bool is_open() const { return open_; }
-
-   private:
-    Impl& impl_;
-    bool open_ = false;
-  };
 
   const config::MqttConfig& config;
   ingest::IngestSink& sink;
@@ -223,35 +163,22 @@ struct MqttIngest::Impl {
   mutable std::mutex reasons_mutex;  // guards reasons
   std::map<std::string, std::uint64_t, std::less<>> reasons;
 
-  std::atomic<bool> connected{false};
   std::atomic<bool> subscribed{false};
 
-  std::mutex state_mutex;  // guards the fields below up to `connector`
-  std::condition_variable state_changed;
-  bool running = false;
+  // Ends a delivery held by a full ingest queue once stop() has given it kStopGrace.
+  std::mutex stop_mutex;  // guards stopping and stop_deadline
+  std::condition_variable stop_requested;
   bool stopping = false;
-  bool closed = false;  // stop() is about to destroy the client: callbacks do nothing
   SteadyClock::time_point stop_deadline{};
-  SteadyClock::time_point connected_since{};
-  std::optional<SteadyClock::time_point> connect_retry_at;
-  milliseconds connect_backoff{0};
-  int active_callbacks = 0;
-  std::thread connector;
 
-  // Declared before the client: Paho may call them while the client is destroyed.
-  ActionListener connect_listener;
+  // Declared before the connection: Paho may call it while the client is destroyed.
   ActionListener subscribe_listener;
-  paho::connect_options connect_options;
-  // Written only by start() and stop() while no callback can run; read by callbacks.
-  std::unique_ptr<paho::async_client> client;
+  PahoConnection connection;
 };
 
 core::Status MqttIngest::Impl::start() {
-  {
-    std::lock_guard lock(state_mutex);
-    if (running) {
-      return core::ok();
-    }
+  if (connection.is_running()) {
+    return core::ok();
   }
   if (config.client_id.empty()) {
     return core::fail(core::ErrorCode::InvalidArgument,
@@ -261,128 +188,29 @@ core::Status MqttIngest::Impl::start() {
     return core::fail(core::ErrorCode::InvalidArgument, "mqtt.qos must be 0, 1 or 2");
   }
   subscription = config.topic_prefix + "/+/+";
-  try {
-    // A null persistence object selects MQTTCLIENT_PERSISTENCE_NONE: Paho keeps its state in
-    // memory and writes nothing in the working directory. Its file store would only protect our
-    // own outgoing messages (QoS 0 error reports); incoming QoS 1 messages wait in the MQTT
-    // broker's persistent session, not in Paho's store.
-    auto created = std::make_unique<paho::async_client>(
-        config.uri, config.client_id, paho::create_options(MQTTVERSION_3_1_1), nullptr);
-    created->set_message_callback(
-        [this](const paho::const_message_ptr& message) { on_message(message); });
-    created->set_connected_handler([this](const std::string& cause) { on_connected(cause); });
-    created->set_connection_lost_handler(
-        [this](const std::string& cause) { on_connection_lost(cause); });
-
-    // Paho's automatic reconnect stays off: it does not retry a first connect that fails, its
-    // intervals are whole seconds, and it looks at them only every 3 s, so a restarted MQTT
-    // broker would wait up to ~4 s for us. run_connector() does all (re)connects instead.
-    auto builder = paho::connect_options_builder();
-    builder.mqtt_version(MQTTVERSION_3_1_1)
-        .clean_session(false)
-        .keep_alive_interval(whole_seconds_at_least_one(config.keepalive))
-        .connect_timeout(kConnectTimeout)
-        .automatic_reconnect(false);
-    if (!config.username.empty()) {
-      builder.user_name(config.username);
-    }
-    if (!config.password.empty()) {
-      builder.password(config.password);
-    }
-    connect_options = builder.finalize();
-    client = std::move(created);
-  } catch (const paho::exception& error) {
-    return tl::unexpected(to_error(error, "creating the MQTT client for " + config.uri));
-  }
-
   {
-    std::lock_guard lock(state_mutex);
-    running = true;
+    std::lock_guard lock(stop_mutex);
     stopping = false;
-    closed = false;
-    connect_retry_at.reset();
-    connect_backoff = std::max(config.reconnect_min, kMinReconnectDelay);
   }
-  auto status = connect();
+  auto status = connection.start({.uri = config.uri,
+                                  .client_id = config.client_id,
+                                  .username = config.username,
+                                  .password = config.password,
+                                  .keepalive = config.keepalive,
+                                  .reconnect_min = config.reconnect_min,
+                                  .reconnect_max = config.reconnect_max,
+                                  .clean_session = false,
+                                  .max_inflight = std::nullopt});
   if (!status) {
-    stop();
     return status;
   }
-  connector = std::thread([this] { run_connector(); });
   core::log_info(kComponent, "connecting to " + config.uri + " as " + config.client_id +
                                  ", subscribing to " + subscription);
   return core::ok();
 }
 
-core::Status MqttIngest::Impl::connect() {
-  try {
-    client->connect(connect_options, nullptr, connect_listener);
-    return core::ok();
-  } catch (const paho::exception& error) {
-    return tl::unexpected(to_error(error, "connecting to " + config.uri));
-  }
-}
-
-// Every connect after the first runs here, when a failed attempt or a lost connection scheduled
-// one: the configured backoff, doubling from reconnect_min to reconnect_max.
-void MqttIngest::Impl::run_connector() {
-  std::unique_lock lock(state_mutex);
-  while (!stopping) {
-    if (!connect_retry_at) {
-      state_changed.wait(lock, [&] { return stopping || connect_retry_at.has_value(); });
-      continue;
-    }
-    if (SteadyClock::now() < *connect_retry_at) {
-      state_changed.wait_until(lock, *connect_retry_at);
-      continue;
-    }
-    connect_retry_at.reset();
-    lock.unlock();
-    auto status = connect();
-    if (!status) {
-      core::log_warn(kComponent, status.error().message);
-      schedule_connect_retry();
-    }
-    lock.lock();
-  }
-}
-
-void MqttIngest::Impl::schedule_connect_retry() {
-  std::lock_guard lock(state_mutex);
-  if (stopping) {
-    return;
-  }
-  connect_retry_at = SteadyClock::now() + connect_backoff;
-  connect_backoff = std::clamp(connect_backoff * 2, kMinReconnectDelay,
-                               std::max(config.reconnect_max, kMinReconnectDelay));
-  state_changed.notify_all();
-}
-
-void MqttIngest::Impl::on_connect_result(bool success, const paho::token& token) {
-  CallbackScope scope(*this);
-  if (!scope.is_open() || success) {
-    return;
-  }
-  rate_limited_log.warn(
-      kComponent, "connect",
-      "cannot connect to " + config.uri + " (" + describe_failure(token) + "); retrying");
-  schedule_connect_retry();
-}
-
-void MqttIngest::Impl::on_connected(const std::string& cause) {
-  CallbackScope scope(*this);
-  if (!scope.is_open()) {
-    return;
-  }
-  {
-    std::lock_guard lock(state_mutex);
-    connected_since = SteadyClock::now();
-    connect_retry_at.reset();
-  }
-  connected = true;
+void MqttIngest::Impl::on_connected() {
   ++counters->connects;
-  core::log_info(kComponent, "connected to " + config.uri +
-                                 (cause.empty() ? std::string() : " (" + cause + ")"));
   subscribe();
 }
 
@@ -390,14 +218,14 @@ void MqttIngest::Impl::on_connected(const std::string& cause) {
 // session the MQTT broker lost) has none. Subscribing again is harmless.
 void MqttIngest::Impl::subscribe() {
   try {
-    client->subscribe(subscription, config.qos, nullptr, subscribe_listener);
+    connection.client().subscribe(subscription, config.qos, nullptr, subscribe_listener);
   } catch (const paho::exception& error) {
     core::log_error(kComponent, to_error(error, "subscribing to " + subscription).message);
   }
 }
 
 void MqttIngest::Impl::on_subscribe_result(bool success, const paho::token& token) {
-  CallbackScope scope(*this);
+  PahoConnection::CallbackScope scope(connection);
   if (!scope.is_open()) {
     return;
   }
@@ -412,28 +240,13 @@ void MqttIngest::Impl::on_subscribe_result(bool success, const paho::token& toke
                                   "); no readings will arrive over MQTT until a reconnect");
 }
 
-void MqttIngest::Impl::on_connection_lost(const std::string& cause) {
-  CallbackScope scope(*this);
-  if (!scope.is_open()) {
-    return;
-  }
-  connected = false;
+void MqttIngest::Impl::on_connection_lost() {
   subscribed = false;
   ++counters->connection_losses;
-  core::log_warn(kComponent, "lost the connection to " + config.uri +
-                                 (cause.empty() ? std::string() : " (" + cause + ")") +
-                                 "; reconnecting");
-  {
-    std::lock_guard lock(state_mutex);
-    if (SteadyClock::now() - connected_since >= kStableConnection) {
-      connect_backoff = std::max(config.reconnect_min, kMinReconnectDelay);
-    }
-  }
-  schedule_connect_retry();
 }
 
 void MqttIngest::Impl::on_message(const paho::const_message_ptr& message) {
-  CallbackScope scope(*this);
+  PahoConnection::CallbackScope scope(connection);
   if (!scope.is_open()) {
     // Paho already acknowledged it; say so rather than lose it silently.
     ++counters->lost;
@@ -539,7 +352,7 @@ void MqttIngest::Impl::deliver(const std::vector<core::Reading>& batch, std::str
       next_alarm = now + config.backpressure_wait;
     }
     {
-      std::unique_lock lock(state_mutex);
+      std::unique_lock lock(stop_mutex);
       if (stopping && now >= stop_deadline) {
         lock.unlock();
         ++counters->lost;
@@ -550,7 +363,7 @@ void MqttIngest::Impl::deliver(const std::vector<core::Reading>& batch, std::str
                                         error.message + ")");
         return;
       }
-      state_changed.wait_for(lock, backoff);
+      stop_requested.wait_for(lock, backoff);
     }
     backoff = std::min(backoff * 2, kRetryBackoffMax);
   }
@@ -599,7 +412,7 @@ void MqttIngest::Impl::publish_error_report(std::string_view topic, std::string_
   std::string report_topic = config.error_topic_prefix + "/" + std::string(sensor_id);
   std::string report = error_report_json(sensor_id, kind, topic, clock.now_ms(), error);
   try {
-    client->publish(report_topic, report.data(), report.size(), 0, false);
+    connection.client().publish(report_topic, report.data(), report.size(), 0, false);
     ++counters->error_reports;
   } catch (const paho::exception& failure) {
     rate_limited_log.warn(
@@ -609,47 +422,19 @@ void MqttIngest::Impl::publish_error_report(std::string_view topic, std::string_
 }
 
 void MqttIngest::Impl::stop() {
+  if (!connection.is_running()) {
+    return;
+  }
   {
-    std::lock_guard lock(state_mutex);
-    if (!running) {
-      return;
-    }
+    std::lock_guard lock(stop_mutex);
     stopping = true;
     stop_deadline = SteadyClock::now() + kStopGrace;
-    connect_retry_at.reset();
-    state_changed.notify_all();
   }
-  if (connector.joinable()) {
-    connector.join();
-  }
-
-  // The connector is gone, so nothing reconnects; the waits are bounded so that stop() never
-  // hangs on the network.
-  try {
-    auto token = client->disconnect(static_cast<int>(kDisconnectTimeout.count()));
-    if (!token->wait_for(kDisconnectTimeout + milliseconds(1000))) {
-      core::log_warn(kComponent, "disconnect did not complete in time");
-    }
-  } catch (const paho::exception& error) {
-    if (error.get_return_code() != MQTTASYNC_DISCONNECTED) {
-      core::log_warn(kComponent, to_error(error, "disconnecting").message);
-    }
-  }
-
-  {
-    std::unique_lock lock(state_mutex);
-    closed = true;
-    // A callback in deliver() gives up after kStopGrace; the others are short.
-    while (!state_changed.wait_for(lock, std::chrono::seconds(5),
-                                   [&] { return active_callbacks == 0; })) {
-      core::log_warn(kComponent, "waiting for an MQTT callback to finish");
-    }
-  }
-  client.reset();
-  connected = false;
+  stop_requested.notify_all();
+  // Waits for callbacks in progress, so a held delivery must give up on its own: deliver() does
+  // after kStopGrace.
+  connection.stop();
   subscribed = false;
-  std::lock_guard lock(state_mutex);
-  running = false;
   core::log_info(kComponent, "stopped");
 }
 
@@ -663,7 +448,9 @@ core::Status MqttIngest::start() { return impl_->start(); }
 
 void MqttIngest::stop() { impl_->stop(); }
 
-bool MqttIngest::is_connected() const { return impl_->connected && impl_->subscribed; }
+bool MqttIngest::is_connected() const {
+  return impl_->connection.is_connected() && impl_->subscribed;
+}
 
 const MqttCounters& MqttIngest::counters() const { return *impl_->counters; }
 

@@ -18,8 +18,9 @@
 // directory); what it holds in memory is the message in our callback plus the few it has already
 // read from the socket. Messages lost after the PUBACK are counted in `lost` and logged as errors.
 //
-// This is the only file pair that includes Paho headers. Threading: start() and stop() from one
-// controlling thread; counters readable from any thread.
+// Paho stays in mqtt_ingest.cc and the folder's private PahoConnection (paho_connection.h), which
+// owns the client and its reconnects; this header is Paho-free. Threading: start() and stop()
+// from one controlling thread; counters readable from any thread.
 #pragma once
 
 #include <atomic>

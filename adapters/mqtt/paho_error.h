@@ -1,6 +1,6 @@
 // The one place where Paho's exceptions and return codes become core::Error, shared by the Paho
-// files of this folder (mqtt_ingest.cc, paho_publisher.cc). Private to adapters/mqtt: it
-// includes Paho, so no header outside this folder may include it.
+// files of this folder (paho_connection.cc, mqtt_ingest.cc, paho_publisher.cc). Private to
+// adapters/mqtt: it includes Paho, so no header outside this folder may include it.
 #pragma once
 
 #include <mqtt/exception.h>

@@ -8,8 +8,8 @@
 // rewinds); reconnects follow the backoff of mqtt.reconnect_min..reconnect_max, as for ingest,
 // also when the first connect fails.
 //
-// Paho is included by paho_publisher.cc only; this header is Paho-free. Threading: see
-// publisher.h.
+// Paho stays in paho_publisher.cc and the folder's private PahoConnection (paho_connection.h),
+// shared with ingest; this header is Paho-free. Threading: see publisher.h.
 #pragma once
 
 #include <chrono>

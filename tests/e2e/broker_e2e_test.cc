@@ -1,6 +1,7 @@
 // The real binary, started as the README starts it (`databroker serve --config
 // deploy/databroker.example.yaml`), with only the per-host settings overridden from the
 // environment: a free HTTP port, the test's Mosquitto, a temporary data directory.
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -542,6 +543,9 @@ TEST_CASE("curl subscribers receive live readings over SSE through their policy 
                std::string::npos;
       },
       10s));
+  // The hub counts them as followers of the log, by type.
+  CHECK(client.get("/metrics").body.find("databroker_hub_subscribers{type=\"sse\"} 2\n") !=
+        std::string::npos);
 
   REQUIRE(client
               .post("/v1/sensors/noise/gent-noise-7/readings",
@@ -716,6 +720,58 @@ TEST_CASE(
   CHECK(broker.log().find("after seq 3 (saved cursor)") != std::string::npos);
   CHECK(broker.stop(SIGTERM) == 0);
   dashboard.stop(SIGTERM, 5s);
+}
+
+TEST_CASE(
+    "a real EventSource resumes across a broker restart with Last-Event-ID, nothing missed "
+    "or repeated",
+    "[e2e][sse]") {
+  const std::string node_dir = std::string(DATABROKER_SOURCE_DIR) + "/tests/e2e/node";
+  REQUIRE(std::filesystem::exists(node_dir + "/node_modules/eventsource"));
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  Broker broker(mosquitto);
+  const std::string gateway = broker.create_key("sensor-gateway");
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  const auto post = [&](int count) {
+    HttpClient client(broker.port());
+    const auto reply =
+        client.post("/v1/readings", noise_batch(0, count, 1'764'000'000'000), bearer(gateway));
+    REQUIRE(reply.status == 202);
+  };
+  post(3);  // seqs 1..3
+
+  const std::string seqs_file = broker.dir().file("seqs.txt");
+  const std::string out = broker.dir().file("collect.log");
+  auto collector =
+      ChildProcess::start({"node", node_dir + "/collect_sse.mjs"},
+                          {{"SSE_URL", "http://127.0.0.1:" + std::to_string(broker.port()) +
+                                           "/v1/subscribe?kind=noise&after_seq=0"},
+                           {"OUT_FILE", seqs_file},
+                           {"UNTIL_SEQ", "10"}},
+                          out);
+  const auto lines = [&] {
+    const std::string text = read_file(seqs_file);
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  };
+  REQUIRE(wait_until([&] { return lines() == 3; }, 20s));
+
+  // The broker goes away and comes back on the same port; readings arrive before and after
+  // the EventSource has reconnected.
+  REQUIRE(broker.stop(SIGTERM) == 0);
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  post(4);  // 4..7, most likely before the EventSource is back (it retries every 3 s)
+  REQUIRE(wait_until([&] { return lines() >= 7; }, 30s));
+  post(3);  // 8..10, live
+  const auto code = collector.wait(60s);
+  std::printf("%s", read_file(out).c_str());
+  INFO(read_file(out));
+  REQUIRE(code == 0);
+  CHECK(read_file(seqs_file) == "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n");
+  CHECK(read_file(out).find("connection 2") != std::string::npos);  // it did reconnect
+  CHECK(broker.stop(SIGTERM) == 0);
 }
 
 TEST_CASE("a webhook resumes from its durable cursor after a restart of the broker",

@@ -142,6 +142,19 @@ TEST_CASE("an idle WebSocket is kept alive by pings it answers", "[http][websock
   CHECK(next_json(ws)["seq"] == seq);
 }
 
+TEST_CASE("a tightened policy stops a WebSocket's readings within a second", "[http][websocket]") {
+  SseFixture s;
+  WsClient ws(s.f.port(), "/v1/ws");  // anonymous: open data only
+  subscribe(ws, R"({"type":"subscribe"})");
+  const auto open = s.post_air(1);
+  CHECK(next_json(ws)["seq"] == open);
+  s.f.policy_yaml = "rules: []\n";  // everything closed
+  REQUIRE(s.f.reload_policy());
+  s.post_air(2);
+  CHECK_FALSE(ws.next(1500ms));
+  CHECK(ws.is_open());  // a policy change narrows what is sent; it does not close anything
+}
+
 TEST_CASE("revoking a key closes its WebSocket with 4401", "[http][websocket]") {
   SseFixture s;
   const std::string key = s.f.make_key("city-dashboard");
