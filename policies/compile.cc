@@ -18,6 +18,7 @@
 #include "broker/core/text.h"
 #include "broker/core/time.h"
 #include "policies/policy.h"
+#include "policies/yaml_document.h"
 
 namespace databroker::policies {
 
@@ -799,13 +800,11 @@ CompileResult compile_policy(std::string_view yaml_text,
   Compiler compiler(profiles, kinds);
   std::vector<Rule> rules;
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
-    if (documents.size() > 1) {
-      compiler.error(line_of(documents[1]),
-                     "expected one YAML document, found " + std::to_string(documents.size()));
+    YamlDocument document = load_yaml_document(yaml_text);
+    if (document.second_document_line > 0) {
+      compiler.error(document.second_document_line, "expected one YAML document, found more");
     }
-    rules =
-        compiler.compile(documents.empty() ? YAML::Node(YAML::NodeType::Null) : documents.front());
+    rules = compiler.compile(document.root);
   } catch (const YAML::Exception& e) {
     compiler.error(e.mark.is_null() ? 0 : e.mark.line + 1, "YAML syntax error: " + e.msg);
   }

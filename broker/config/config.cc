@@ -1,6 +1,5 @@
 #include "broker/config/config.h"
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -21,6 +20,7 @@
 
 #include "broker/core/logging.h"
 #include "broker/core/text.h"
+#include "policies/yaml_document.h"
 
 namespace databroker::config {
 
@@ -405,52 +405,15 @@ class DocumentReader {
   std::vector<ConfigProblem>& problems_;
 };
 
-// Counts documents and remembers where the second starts; ignores everything else.
-class DocumentCounter final : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    if (++documents_ == 2) second_ = mark;
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-
-  int documents() const { return documents_; }
-  int second_line() const { return second_.is_null() ? 0 : second_.line + 1; }
-
- private:
-  int documents_ = 0;
-  YAML::Mark second_ = YAML::Mark::null_mark();
-};
-
-// Loads one YAML document; a syntax error becomes a problem with its line.
-//
-// Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever, allocating, on a stray flow token at
-// block level (a line starting with ","; jbeder/yaml-cpp#1040, fixed upstream in #1319). The
-// parser is asked for two documents at most, then the first is loaded.
+// Loads one YAML document (policies/yaml_document.h: never YAML::LoadAll); a syntax error becomes
+// a problem with its line.
 std::optional<YAML::Node> load_document(std::string_view text, DocumentReader& reader) {
   try {
-    const std::string document(text);
-    std::istringstream in(document);
-    YAML::Parser parser(in);
-    DocumentCounter counter;
-    while (counter.documents() < 2 && parser.HandleNextDocument(counter)) {
+    policies::YamlDocument document = policies::load_yaml_document(text);
+    if (document.second_document_line > 0) {
+      reader.report(document.second_document_line, "expected one YAML document, found more");
     }
-    if (counter.documents() == 0) {
-      return YAML::Node(YAML::NodeType::Null);
-    }
-    if (counter.documents() > 1) {
-      reader.report(counter.second_line(), "expected one YAML document, found more");
-    }
-    return YAML::Load(document);
+    return document.root;
   } catch (const YAML::Exception& e) {
     reader.report(e.mark.is_null() ? 0 : e.mark.line + 1, "YAML syntax error: " + e.msg);
     return std::nullopt;
