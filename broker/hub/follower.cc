@@ -1,6 +1,7 @@
 #include "broker/hub/follower.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -29,6 +30,7 @@ class ViewCache {
     now_ = context_.clock.now_ms();
     if (snapshot != snapshot_ || now_ >= valid_until_ || views_.size() > kMaxEntries) {
       views_.clear();
+      by_slot_.fill({});
       last_ = nullptr;
       snapshot_ = std::move(snapshot);
       valid_until_ = now_ + kMaxAgeMs;
@@ -58,12 +60,28 @@ class ViewCache {
     return it->second;
   }
 
+  // The same for a reading of the ring, found by its stream slot: with many subscribers, a hash
+  // lookup per event in per-subscriber tables was the largest cost of fan-out (cache misses).
+  const std::optional<StreamView>& of(const RecentEntry& entry) {
+    Slot& slot = by_slot_[entry.stream_slot() % kSlots];
+    if (slot.tag == entry.stream_slot()) return *slot.view;
+    const std::optional<StreamView>& view = of(entry.reading().sensor_id);
+    slot = {entry.stream_slot(), &view};
+    return view;
+  }
+
   const std::shared_ptr<const policies::Policy>& policy() const {
     return snapshot_->shared_policy();
   }
 
  private:
   static constexpr core::TimestampMs kMaxAgeMs = 1000;
+  static constexpr std::size_t kSlots = 256;
+  // A direct-mapped index into views_ by stream slot; tag 0 is empty (slots start at 1).
+  struct Slot {
+    std::uint64_t tag = 0;
+    const std::optional<StreamView>* view = nullptr;  // a node of views_: stable until clear()
+  };
   static constexpr std::size_t kMaxEntries = 4096;
 
   struct Hash {
@@ -82,6 +100,7 @@ class ViewCache {
   core::TimestampMs valid_until_ = 0;
   Views views_;
   const Views::value_type* last_ = nullptr;  // stable: unordered_map nodes do not move
+  std::array<Slot, kSlots> by_slot_{};
 };
 
 Follower::Follower(const FollowerContext& context, SubscriberType type, FollowerCaller caller,
@@ -132,7 +151,7 @@ core::Result<FollowBatch> Follower::next(std::size_t limit, std::size_t scan_bud
         const core::Reading& reading = entry->reading();
         ++examined;
         cursor = reading.seq;
-        if (const auto& view = views.of(reading.sensor_id)) {
+        if (const auto& view = views.of(*entry)) {
           add(reading, entry->encoded(views.policy(), view->transform()), view->is_granted());
           if (batch.events.size() >= limit) break;
         }

@@ -35,8 +35,11 @@ void RecentReadings::append(std::span<core::Reading> committed) {
   std::vector<std::shared_ptr<const RecentEntry>> fresh;
   fresh.reserve(committed.size());
   const core::Seq first_new = committed.front().seq;
+  if (slots_.size() >= kMaxSlots) slots_.clear();
   for (core::Reading& reading : committed) {
-    fresh.push_back(std::make_shared<const RecentEntry>(std::move(reading), encode_));
+    auto [slot, added] = slots_.try_emplace(reading.sensor_id, next_slot_);
+    if (added) ++next_slot_;
+    fresh.push_back(std::make_shared<const RecentEntry>(std::move(reading), slot->second, encode_));
   }
   const std::size_t capacity = entries_.size();
   std::vector<std::shared_ptr<const RecentEntry>> evicted;  // freed outside the lock

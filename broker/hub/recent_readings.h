@@ -17,12 +17,14 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/core/reading.h"
@@ -35,9 +37,13 @@ using ReadingEncoder = std::function<std::string(const core::Reading&)>;
 
 class RecentEntry {
  public:
-  RecentEntry(core::Reading reading, const ReadingEncoder& encode)
-      : reading_(std::move(reading)), encode_(encode) {}
+  RecentEntry(core::Reading reading, std::uint64_t stream_slot, const ReadingEncoder& encode)
+      : reading_(std::move(reading)), stream_slot_(stream_slot), encode_(encode) {}
   const core::Reading& reading() const { return reading_; }
+  // A number for the reading's stream, the same for every entry of that stream and never given
+  // to another stream (never 0), so followers can find a stream's decision by number instead of
+  // hashing its id for every event.
+  std::uint64_t stream_slot() const { return stream_slot_; }
   // The reading through `view` (null: raw), encoded once per (policy, view) and then shared.
   // `policy` owns `view`; it is kept alive by the cache.
   std::shared_ptr<const std::string> encoded(const std::shared_ptr<const policies::Policy>& policy,
@@ -52,6 +58,7 @@ class RecentEntry {
   static constexpr std::size_t kMaxCachedViews = 4;
 
   const core::Reading reading_;
+  const std::uint64_t stream_slot_;
   const ReadingEncoder& encode_;
   mutable std::mutex mutex_;  // guards cache_
   mutable std::vector<Cached> cache_;
@@ -83,6 +90,11 @@ class RecentReadings {
 
  private:
   const ReadingEncoder encode_;
+  // Stream slots, touched by append() only (the committer). Bounded: past kMaxSlots streams
+  // the map starts afresh and streams get new numbers; a number is never given out twice.
+  static constexpr std::size_t kMaxSlots = 1 << 20;
+  std::unordered_map<std::string, std::uint64_t> slots_;
+  std::uint64_t next_slot_ = 1;
   mutable std::shared_mutex mutex_;                          // guards everything below
   std::vector<std::shared_ptr<const RecentEntry>> entries_;  // slot = seq % capacity
   core::Seq first_ = 0;

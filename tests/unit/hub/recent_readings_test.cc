@@ -53,6 +53,18 @@ TEST_CASE("the ring serves everything after a cursor it covers, and nothing olde
   CHECK(ring.since(9, 10)->empty());  // ahead of the head: nothing yet
 }
 
+TEST_CASE("entries of one stream share a stream slot that no other stream has", "[hub]") {
+  RecentReadings ring(16, encode);
+  auto batch = readings(1, 6);  // sensors s-0, s-1, s-2, s-0, s-1, s-2
+  ring.append(batch);
+  const auto entries = *ring.since(0, 16);
+  CHECK(entries[0]->stream_slot() == entries[3]->stream_slot());
+  CHECK(entries[1]->stream_slot() == entries[4]->stream_slot());
+  CHECK(entries[0]->stream_slot() != entries[1]->stream_slot());
+  CHECK(entries[1]->stream_slot() != entries[2]->stream_slot());
+  CHECK(entries[0]->stream_slot() != 0);
+}
+
 TEST_CASE("the ring keeps only its capacity and says when a cursor fell off it", "[hub]") {
   RecentReadings ring(4, encode);
   for (core::Seq first = 1; first <= 10; first += 2) {
