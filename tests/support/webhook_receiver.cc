@@ -65,6 +65,7 @@ bool signature_ok(const ReceivedDelivery& delivery, const std::string& secret) {
 
 WebhookReceiver::~WebhookReceiver() {
   stop();
+  if (placeholder_fd_ >= 0) ::close(placeholder_fd_);
   if (tls_ != nullptr) SSL_CTX_free(static_cast<SSL_CTX*>(tls_));
 }
 
@@ -90,6 +91,8 @@ bool WebhookReceiver::start(std::uint16_t port) {
   if (fd < 0) return false;
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // SO_REUSEPORT lets the placeholder of stop() hold the port while we are down.
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -103,6 +106,10 @@ bool WebhookReceiver::start(std::uint16_t port) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   port_ = ntohs(address.sin_port);
   listen_fd_ = fd;
+  if (placeholder_fd_ >= 0) {
+    ::close(placeholder_fd_);
+    placeholder_fd_ = -1;
+  }
   stopping_ = false;
   thread_ = std::thread([this] { serve(); });
   return true;
@@ -111,6 +118,24 @@ bool WebhookReceiver::start(std::uint16_t port) {
 void WebhookReceiver::stop() {
   stopping_ = true;
   if (thread_.joinable()) thread_.join();
+  // While down, a bound socket that does not listen keeps the port: connections are refused,
+  // as from a receiver that is down, and no other test's bind(0) is handed the port before
+  // start(port) comes back on it (with parallel tests, that happened).
+  if (listen_fd_.load() >= 0 && placeholder_fd_ < 0) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port_);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+      placeholder_fd_ = fd;
+    } else if (fd >= 0) {
+      ::close(fd);
+    }
+  }
   if (const int fd = listen_fd_.exchange(-1); fd >= 0) ::close(fd);
 }
 

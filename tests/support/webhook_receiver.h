@@ -3,8 +3,10 @@
 //
 // start() binds (port 0: a free one, or a given port to come back on after stop()); stop()
 // closes the listener and every connection, so the broker sees its deliveries refused, as from
-// a receiver that is down. Signatures are checked by the test with `signature_ok` against a
-// secret it knows, with an HMAC of this file's own (OpenSSL's one-shot HMAC), not the broker's.
+// a receiver that is down, and keeps the port bound (not listening) until the next start() or
+// destruction, so nothing else takes it meanwhile. Signatures are checked by the test with
+// `signature_ok` against a secret it knows, with an HMAC of this file's own (OpenSSL's one-shot
+// HMAC), not the broker's.
 //
 // start_tls() serves https instead, with a certificate and key from PEM files (OpenSSL); a
 // client that fails the handshake (it does not trust the certificate) is counted in
@@ -83,6 +85,7 @@ class WebhookReceiver {
                 const std::function<void(const std::string&)>& write);
 
   std::atomic<int> listen_fd_{-1};
+  int placeholder_fd_ = -1;  // holds the port between stop() and start(port); start/stop only
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<unsigned> status_{200};
