@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "broker/core/prometheus.h"
+
 namespace databroker::hub {
 
 std::string_view to_string(SubscriberType type) {
@@ -68,18 +70,17 @@ std::string HubMetrics::render(core::Seq head) const {
   static constexpr SubscriberType kTypes[] = {SubscriberType::Sse, SubscriberType::WebSocket,
                                               SubscriberType::Webhook,
                                               SubscriberType::MqttRepublish};
-  std::string out;
-  const auto family = [&](std::string_view name, std::string_view type, std::string_view help,
-                          const auto& value_of) {
-    out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-    out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-    for (SubscriberType t : kTypes) {
-      out.append(name).append("{type=\"").append(to_string(t)).append("\"} ");
-      out.append(std::to_string(value_of(t))).append("\n");
-    }
-  };
   std::array<TypeState, kSubscriberTypes> states;
   for (SubscriberType t : kTypes) states[static_cast<int>(t)] = state(t, head);
+  core::PrometheusText out;
+  const auto family = [&](std::string_view name, std::string_view type, std::string_view help,
+                          const auto& value_of) {
+    out.family(name, type, help);
+    for (SubscriberType t : kTypes) {
+      out.sample(name, core::prometheus_label("type", to_string(t)),
+                 static_cast<double>(value_of(t)));
+    }
+  };
   family("databroker_hub_subscribers", "gauge", "Live subscribers (followers of the log).",
          [&](SubscriberType t) { return states[static_cast<int>(t)].subscribers; });
   family("databroker_hub_lag_max_readings", "gauge",
@@ -96,7 +97,7 @@ std::string HubMetrics::render(core::Seq head) const {
   family("databroker_hub_closed_revoked_total", "counter",
          "Subscriptions closed because their key was revoked.",
          [&](SubscriberType t) { return counters(t).closed_revoked.load(); });
-  return out;
+  return out.take();
 }
 
 }  // namespace databroker::hub

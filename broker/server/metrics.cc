@@ -1,56 +1,15 @@
 #include "broker/server/metrics.h"
 
+#include "broker/core/prometheus.h"
+
 namespace databroker::server {
 
 namespace {
 
-class Exposition {
- public:
-  void family(std::string_view name, std::string_view type, std::string_view help) {
-    out_ += "# HELP ";
-    out_ += name;
-    out_ += ' ';
-    out_ += help;
-    out_ += "\n# TYPE ";
-    out_ += name;
-    out_ += ' ';
-    out_ += type;
-    out_ += '\n';
-  }
-  void sample(std::string_view name, std::string_view labels, double value) {
-    out_ += name;
-    if (!labels.empty()) {
-      out_ += '{';
-      out_ += labels;
-      out_ += '}';
-    }
-    out_ += ' ';
-    if (value == static_cast<double>(static_cast<std::uint64_t>(value))) {
-      out_ += std::to_string(static_cast<std::uint64_t>(value));
-    } else {
-      out_ += std::to_string(value);
-    }
-    out_ += '\n';
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
+using Exposition = core::PrometheusText;
 
 std::string label(std::string_view name, std::string_view value) {
-  std::string out(name);
-  out += "=\"";
-  for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  out += '"';
-  return out;
+  return core::prometheus_label(name, value);
 }
 
 }  // namespace
