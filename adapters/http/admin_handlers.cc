@@ -17,23 +17,6 @@ namespace databroker::http {
 
 namespace {
 
-HttpResponse invalid_body(std::vector<core::FieldError> errors) {
-  return problem_response(
-      core::Error{core::ErrorCode::InvalidArgument, "invalid request body", std::move(errors)});
-}
-
-void audit_admin(const HandlerContext& context, const HttpRequest& request, std::string action,
-                 std::string detail) {
-  if (context.services.audit == nullptr) return;
-  access::AuditRecord record;
-  record.kind = "admin";
-  record.key_id = request.identity.key_id;
-  record.profile = request.identity.profile ? request.identity.profile->name : "";
-  record.action = std::move(action);
-  record.detail = std::move(detail);
-  (void)context.services.audit->record(std::move(record));  // a refusal is logged by the trail
-}
-
 Json key_json(const access::KeyRecord& record) {
   return {
       {"id", record.id},
@@ -198,6 +181,18 @@ void add_admin_routes(Router& router, const HandlerContext& context) {
   router.add(Verb::get, "/v1/admin/keys", bind(list_keys));
   router.add(Verb::delete_, "/v1/admin/keys/{key_id}", bind(revoke_key));
   router.add(Verb::get, "/v1/admin/audit", bind(query_audit));
+}
+
+void audit_admin(const HandlerContext& context, const HttpRequest& request, std::string action,
+                 std::string detail) {
+  if (context.services.audit == nullptr) return;
+  access::AuditRecord record;
+  record.kind = std::string(access::kAuditAdmin);
+  record.key_id = request.identity.key_id;
+  record.profile = request.identity.profile ? request.identity.profile->name : "";
+  record.action = std::move(action);
+  record.detail = std::move(detail);
+  (void)context.services.audit->record(std::move(record));  // a refusal is logged by the trail
 }
 
 }  // namespace databroker::http

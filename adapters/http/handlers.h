@@ -32,6 +32,11 @@ struct HandlerContext {
   const hub::FollowerContext& followers;
 };
 
+// Leaves the audit record of an admin action (kind "admin", the caller's key id and profile);
+// a no-op without an audit trail. A trail that refuses the record logs it.
+void audit_admin(const HandlerContext& context, const HttpRequest& request, std::string action,
+                 std::string detail);
+
 // POST /v1/sensors/{kind}/{sensor_id}/readings, POST /v1/readings.
 void add_ingest_routes(Router& router, const HandlerContext& context);
 // GET /v1/streams, /v1/streams/{id}, /v1/streams/{id}/latest, /v1/streams/{id}/readings,

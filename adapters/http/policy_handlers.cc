@@ -84,14 +84,9 @@ void reload_policy(const HandlerContext& context, const HttpRequest& request, Re
     return respond(problem_response(allowed.error()));
   }
   auto reloaded = context.services.reload_policy();
-  access::AuditRecord record;
-  record.kind = "admin";
-  record.key_id = request.identity.key_id;
-  record.profile = request.identity.profile ? request.identity.profile->name : "";
-  record.action = "policy.reload";
-  record.detail =
-      reloaded ? "installed version " + *reloaded : "rejected: " + reloaded.error().message;
-  if (context.services.audit != nullptr) (void)context.services.audit->record(std::move(record));
+  audit_admin(
+      context, request, "policy.reload",
+      reloaded ? "installed version " + *reloaded : "rejected: " + reloaded.error().message);
   if (!reloaded) return respond(problem_response(reloaded.error()));
   respond(json_response(200, to_json_text(policy_json(*context.services.policy.snapshot()))));
 }

@@ -29,6 +29,11 @@ unsigned status_for(core::ErrorCode code) {
   return 500;
 }
 
+HttpResponse invalid_body(std::vector<core::FieldError> errors) {
+  return problem_response(
+      core::Error{core::ErrorCode::InvalidArgument, "invalid request body", std::move(errors)});
+}
+
 std::string_view reason_phrase(unsigned status) {
   switch (status) {
     case 400:

@@ -14,6 +14,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "adapters/http/exchange.h"
 #include "broker/core/result.h"
@@ -29,6 +30,9 @@ HttpResponse problem_response(const core::Error& error);
 // A problem response for something that has no ErrorCode (405, 413, 415, 431, transport
 // errors). `type_name` is the snake_case problem name (e.g. "payload_too_large").
 HttpResponse problem_response(unsigned status, std::string_view type_name, std::string_view detail);
+
+// 400 "invalid request body" with one FieldError per problem of a JSON request body.
+HttpResponse invalid_body(std::vector<core::FieldError> errors);
 
 // The standard reason phrase ("Not Found") used as `title`; "Error" for unknown codes.
 std::string_view reason_phrase(unsigned status);

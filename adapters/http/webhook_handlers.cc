@@ -23,23 +23,6 @@ constexpr std::string_view kCreateFields[] = {"profile", "url",         "filter"
                                               "secret",  "description", "after_seq"};
 constexpr std::string_view kFilterFields[] = {"kinds", "streams", "zones"};
 
-HttpResponse invalid_body(std::vector<core::FieldError> errors) {
-  return problem_response(
-      core::Error{core::ErrorCode::InvalidArgument, "invalid request body", std::move(errors)});
-}
-
-void audit_admin(const HandlerContext& context, const HttpRequest& request, std::string action,
-                 std::string detail) {
-  if (context.services.audit == nullptr) return;
-  access::AuditRecord record;
-  record.kind = "admin";
-  record.key_id = request.identity.key_id;
-  record.profile = request.identity.profile ? request.identity.profile->name : "";
-  record.action = std::move(action);
-  record.detail = std::move(detail);
-  (void)context.services.audit->record(std::move(record));  // a refusal is logged by the trail
-}
-
 Json time_or_null(core::TimestampMs ms) {
   return ms == 0 ? Json(nullptr) : Json(core::format_rfc3339(ms));
 }
