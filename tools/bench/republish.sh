@@ -16,30 +16,10 @@ bin="$root/build/release/broker/server/databroker"
 loadgen="$root/build/release/tools/loadgen/databroker-loadgen"
 [ -x "$bin" ] && [ -x "$loadgen" ] || "$root/deploy/build.sh" release databroker databroker-loadgen
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+source "$root/tools/bench/lib.sh"
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v name="$2" '$1 == name {print $2}'; }
 now() { date +%s.%N; }
-
-mqtt_port=$(free_port)
-cat >"$work/mosquitto.conf" <<CONF
-listener $mqtt_port 127.0.0.1
-allow_anonymous true
-max_queued_messages 1000000
-max_inflight_messages 0
-CONF
-mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-pids+=($!)
-wait_port "$mqtt_port"
+start_mosquitto
 
 echo "machine: $(nproc) cores, $(uname -r); $(date -u +%Y-%m-%dT%H:%MZ); $messages messages, durability $durability, max_in_flight $in_flight"
 for republish in false true; do
