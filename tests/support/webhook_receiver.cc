@@ -65,7 +65,7 @@ bool signature_ok(const ReceivedDelivery& delivery, const std::string& secret) {
 
 WebhookReceiver::~WebhookReceiver() {
   stop();
-  if (placeholder_fd_ >= 0) ::close(placeholder_fd_);
+  release_port_hold();
   if (tls_ != nullptr) SSL_CTX_free(static_cast<SSL_CTX*>(tls_));
 }
 
@@ -85,31 +85,44 @@ bool WebhookReceiver::start_tls(const std::string& cert_file, const std::string&
   return start(port);
 }
 
-bool WebhookReceiver::start(std::uint16_t port) {
-  if (thread_.joinable()) stop();
+namespace {
+
+// A TCP socket bound to 127.0.0.1:port (0: a free one), not yet listening; -1 on failure. Both
+// the listener and the port holder of stop() set SO_REUSEPORT, so one may be bound while the
+// other still is (connections only ever go to a listening socket).
+int bind_loopback(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
+  if (fd < 0) return -1;
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  // SO_REUSEPORT lets the placeholder of stop() hold the port while we are down.
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(fd, 16) != 0) {
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+bool WebhookReceiver::start(std::uint16_t port) {
+  if (thread_.joinable()) stop();
+  const int fd = bind_loopback(port);
+  if (fd < 0) return false;
+  if (::listen(fd, 16) != 0) {
     ::close(fd);
     return false;
   }
+  sockaddr_in address{};
   socklen_t length = sizeof address;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   port_ = ntohs(address.sin_port);
   listen_fd_ = fd;
-  if (placeholder_fd_ >= 0) {
-    ::close(placeholder_fd_);
-    placeholder_fd_ = -1;
-  }
+  release_port_hold();  // listening again: the port is ours through the listener
   stopping_ = false;
   thread_ = std::thread([this] { serve(); });
   return true;
@@ -120,23 +133,15 @@ void WebhookReceiver::stop() {
   if (thread_.joinable()) thread_.join();
   // While down, a bound socket that does not listen keeps the port: connections are refused,
   // as from a receiver that is down, and no other test's bind(0) is handed the port before
-  // start(port) comes back on it (with parallel tests, that happened).
-  if (listen_fd_.load() >= 0 && placeholder_fd_ < 0) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port_);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-      placeholder_fd_ = fd;
-    } else if (fd >= 0) {
-      ::close(fd);
-    }
-  }
+  // start(port) comes back on it (with parallel tests, that happened). Should the hold fail, the
+  // receiver is down all the same; only a restart on this port may then find it taken.
+  if (listen_fd_.load() >= 0 && port_hold_fd_ < 0) port_hold_fd_ = bind_loopback(port_);
   if (const int fd = listen_fd_.exchange(-1); fd >= 0) ::close(fd);
+}
+
+void WebhookReceiver::release_port_hold() {
+  if (port_hold_fd_ >= 0) ::close(port_hold_fd_);
+  port_hold_fd_ = -1;
 }
 
 std::string WebhookReceiver::url(const std::string& path) const {

@@ -77,6 +77,7 @@ class WebhookReceiver {
   std::vector<nlohmann::json> accepted_events() const;
 
  private:
+  void release_port_hold();
   void serve();
   void handle(int fd);
   void handle_tls(int fd);
@@ -85,7 +86,9 @@ class WebhookReceiver {
                 const std::function<void(const std::string&)>& write);
 
   std::atomic<int> listen_fd_{-1};
-  int placeholder_fd_ = -1;  // holds the port between stop() and start(port); start/stop only
+  // A bound, non-listening socket on port_ between stop() and the next start(); used by
+  // start(), stop() and the destructor only, which the test calls from one thread.
+  int port_hold_fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<unsigned> status_{200};
