@@ -302,9 +302,9 @@ bool Republisher::Impl::pump(std::size_t index) {
     }
     std::string topic = target.topic_prefix;
     topic += '/';
-    topic += event.kind;
+    topic += event.kind();
     topic += '/';
-    topic += event.sensor_id;
+    topic += event.sensor_id();
     std::uint64_t number = 0;
     {
       std::lock_guard lock(mutex);

@@ -126,10 +126,10 @@ core::Result<FollowBatch> Follower::next(std::size_t limit, std::size_t scan_bud
   views.refresh();
   FollowBatch batch;
   core::Seq cursor = cursor_.load(std::memory_order_relaxed);
-  const auto add = [&](const core::Reading& reading, std::shared_ptr<const std::string> json,
-                       bool granted) {
-    batch.events.push_back(
-        {reading.seq, reading.sensor_id, reading.kind, std::move(json), granted});
+  const auto add = [&](std::shared_ptr<const core::Reading> source,
+                       std::shared_ptr<const std::string> json, bool granted) {
+    const core::Seq seq = source->seq;
+    batch.events.push_back({seq, std::move(json), granted, std::move(source)});
   };
 
   // Live: the ring holds everything after the cursor. Read it in chunks of `limit` so that a
@@ -152,7 +152,9 @@ core::Result<FollowBatch> Follower::next(std::size_t limit, std::size_t scan_bud
         ++examined;
         cursor = reading.seq;
         if (const auto& view = views.of(*entry)) {
-          add(reading, entry->encoded(views.policy(), view->transform()), view->is_granted());
+          // Aliasing the entry: no copy of the reading per subscriber.
+          add(std::shared_ptr<const core::Reading>(entry, &reading),
+              entry->encoded(views.policy(), view->transform()), view->is_granted());
           if (batch.events.size() >= limit) break;
         }
       }
@@ -166,34 +168,33 @@ core::Result<FollowBatch> Follower::next(std::size_t limit, std::size_t scan_bud
       }
       return batch;
     }
-    if (on_ring_ && context_.metrics != nullptr)
+    if (on_ring_ && context_.metrics != nullptr) {
       ++context_.metrics->counters(type_).catch_up_switches;
+    }
     on_ring_ = false;
   }
 
   // Catch-up from the durable log. Readings between the cursor and the oldest stored one were
-  // removed by retention: the subscriber must learn that it lost them, not skip them silently.
-  const core::Seq last = context_.log.last_seq();
-  if (cursor != 0 && cursor < last) {
-    const core::Seq first = context_.log.first_seq();
-    if (first == 0 || first > cursor + 1) {
-      batch.behind_retention = true;
-      batch.first_available = first;
-      if (context_.metrics != nullptr) ++context_.metrics->counters(type_).behind_retention;
-      return batch;
-    }
+  // removed by retention: the subscriber must learn that it lost them, not skip them silently
+  // (from 0, "everything stored", nothing is lost).
+  if (cursor != 0 && before_stored) {
+    batch.behind_retention = true;
+    batch.first_available = first_stored;
+    if (context_.metrics != nullptr) ++context_.metrics->counters(type_).behind_retention;
+    return batch;
   }
   const auto keep = [&](const core::Reading& reading) {
     return views.of(reading.sensor_id).has_value();
   };
   auto page = context_.log.read_since(cursor, limit, keep, scan_budget);
   if (!page) return tl::unexpected(std::move(page.error()));
-  for (const core::Reading& reading : page->readings) {
+  for (core::Reading& reading : page->readings) {
     const StreamView& view = *views.of(reading.sensor_id);
     const policies::View* transform = view.transform();
     auto json = std::make_shared<const std::string>(context_.encode(
         transform == nullptr ? reading : policies::apply_view(reading, *transform)));
-    add(reading, std::move(json), view.is_granted());
+    add(std::make_shared<const core::Reading>(std::move(reading)), std::move(json),
+        view.is_granted());
   }
   cursor = std::max(cursor, page->last_scanned);
   cursor_.store(cursor, std::memory_order_relaxed);
@@ -207,7 +208,7 @@ void audit_delivery(access::AuditTrail* audit, const FollowerCaller& caller,
   if (audit == nullptr) return;
   std::map<std::string_view, std::uint64_t> granted;  // stream → readings delivered
   for (const Event& event : batch.events) {
-    if (event.granted) ++granted[event.sensor_id];
+    if (event.granted) ++granted[event.sensor_id()];
   }
   if (granted.empty()) return;
   access::AuditRecord record;

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "broker/access/audit.h"
@@ -54,12 +55,18 @@ struct FollowerContext {
 };
 
 // One reading as this follower may see it.
+// One reading as this follower may see it: `json` is all a transport may send. The stream's id
+// and kind are there for routing (topics, audit) and point into the stored reading, which is
+// shared rather than copied per subscriber and never exposed raw.
 struct Event {
   core::Seq seq = 0;
-  std::string sensor_id;
-  std::string kind;
   std::shared_ptr<const std::string> json;  // the reading through the caller's view
   bool granted = false;                     // shared data reached through a grant (audit it)
+
+  std::string_view sensor_id() const { return source->sensor_id; }
+  std::string_view kind() const { return source->kind; }
+
+  std::shared_ptr<const core::Reading> source;  // raw: for sensor_id() and kind() only
 };
 
 struct FollowBatch {
