@@ -38,6 +38,15 @@ std::string sse_end_event(const StreamEnd& end) {
   return "event: error\ndata: " + stream_end_json(end) + "\n\n";
 }
 
+std::string close_reason_text(std::string_view text) {
+  constexpr std::size_t kMaxCloseReason = 123;
+  if (text.size() <= kMaxCloseReason) return std::string(text);
+  std::size_t end = kMaxCloseReason;
+  // Back off continuation bytes (10xxxxxx) so no character is cut in two.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end));
+}
+
 std::string websocket_event(const hub::Event& event) {
   std::string out;
   out.reserve(event.json->size() + 48);

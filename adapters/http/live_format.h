@@ -37,6 +37,10 @@ std::string stream_end_json(const StreamEnd& end);
 // The snake_case name of an end's reason.
 std::string_view to_string(StreamEnd::Reason reason);
 
+// `text` cut to what a WebSocket close frame can carry (123 bytes, RFC 6455 §5.5), at a UTF-8
+// character boundary so the reason stays valid UTF-8.
+std::string close_reason_text(std::string_view text);
+
 // One WebSocket message for one event.
 std::string websocket_event(const hub::Event& event);
 // The close code for an end: 4410, 4401, or 1011 (internal error) for a log error.

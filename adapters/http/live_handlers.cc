@@ -13,6 +13,7 @@
 // else the end of the log (live only). Last-Event-ID wins because a browser's EventSource
 // reconnects to the same URL, `after_seq` included, and sends the id of the last event it
 // received. WebSocket clients give `after_seq` in their subscribe message.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -33,7 +34,6 @@ constexpr std::size_t kBatchLimit = 500;
 constexpr std::size_t kScanBudget = 5000;
 // How stale a stream's knowledge that its key is valid may be.
 constexpr std::chrono::milliseconds kKeyRecheck{250};
-constexpr std::size_t kMaxCloseReason = 123;  // RFC 6455 §5.5: a control frame's payload
 
 hub::FollowerCaller caller_for(const access::Identity& identity) {
   hub::FollowerCaller caller;
@@ -198,7 +198,13 @@ class WebSocketSubscription final : public WebSocketSubscriber {
                                        : name == "stream" ? &filter.streams
                                        : name == "zone"   ? &filter.zones
                                                           : nullptr;
-      if (list == nullptr) return invalid("unknown member '" + name.substr(0, 32) + "'");
+      if (list == nullptr) {
+        // Echo the name only when it is plain text: it comes from the client.
+        const bool printable =
+            name.size() <= 32 &&
+            std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+        return invalid(printable ? "unknown member '" + name + "'" : "unknown member");
+      }
       if (!read_list(value, *list)) {
         return invalid(name + " must be a string or an array of strings");
       }
@@ -235,10 +241,7 @@ class WebSocketSubscription final : public WebSocketSubscriber {
     return true;
   }
 
-  static std::string shorten(std::string text) {
-    if (text.size() > kMaxCloseReason) text.resize(kMaxCloseReason);
-    return text;
-  }
+  static std::string shorten(std::string_view text) { return close_reason_text(text); }
 
   static core::Result<Subscribed> invalid(std::string reason) {
     return tl::unexpected(

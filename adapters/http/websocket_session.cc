@@ -182,11 +182,11 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
     if (closing_) return;
     closing_ = true;
     end_subscription();
-    ws_.async_close(
-        websocket::close_reason(static_cast<websocket::close_code>(code), reason.substr(0, 123)),
-        [self = shared_from_this()](beast::error_code) {
-          // The pending read ends with `closed` once the client answers.
-        });
+    ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(code),
+                                            close_reason_text(reason)),
+                    [self = shared_from_this()](beast::error_code) {
+                      // The pending read ends with `closed` once the client answers.
+                    });
   }
 
   void end() {
