@@ -51,7 +51,7 @@ void add_policy_routes(Router& router, const HandlerContext& context);
 void add_subscribe_routes(Router& router, const HandlerContext& context);
 // /v1/admin/webhooks: POST, GET, GET {id}, DELETE {id}, POST {id}/resume (webhook_handlers.cc).
 void add_webhook_routes(Router& router, const HandlerContext& context);
-// GET /healthz, /readyz, /metrics (no authentication).
+// GET /healthz, /readyz, /metrics, /v1/openapi.json (no authentication).
 void add_ops_routes(Router& router, const HandlerContext& context);
 
 }  // namespace databroker::http

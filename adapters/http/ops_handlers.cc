@@ -1,9 +1,11 @@
-// Operations endpoints: liveness, readiness and Prometheus metrics. They take no key: probes
-// and scrapers run inside the operator's network, and none of them exposes readings.
+// Operations endpoints: liveness, readiness, Prometheus metrics and the OpenAPI document. They
+// take no key: probes and scrapers run inside the operator's network, and none of them exposes
+// readings.
 #include <nlohmann/json.hpp>
 
 #include "adapters/http/handlers.h"
 #include "adapters/http/json_text.h"
+#include "adapters/http/openapi.h"
 #include "adapters/http/problem.h"
 
 namespace databroker::http {
@@ -47,6 +49,14 @@ void add_ops_routes(Router& router, const HandlerContext& context) {
         if (!response.body.empty() && response.body.back() != '\n') response.body += '\n';
         context.metrics.append_prometheus(response.body);
         respond(std::move(response));
+      },
+      no_auth);
+
+  // The description of the API is public like the API's existence; it holds no data.
+  router.add(
+      Verb::get, "/v1/openapi.json",
+      [](HttpRequest&, Respond respond) {
+        respond(json_response(200, std::string(openapi_document())));
       },
       no_auth);
 }

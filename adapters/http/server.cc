@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "adapters/http/listener.h"
+#include "adapters/http/router.h"
 #include "adapters/http/server_state.h"
 #include "broker/core/logging.h"
 
@@ -70,6 +71,8 @@ core::Status HttpServer::start() {
 }
 
 std::uint16_t HttpServer::port() const { return impl_->port; }
+
+const Router& HttpServer::router() const { return impl_->state->dispatcher.router(); }
 
 void HttpServer::stop(std::chrono::milliseconds grace) {
   if (!impl_->started || impl_->stopped) return;

@@ -39,6 +39,8 @@
 
 namespace databroker::http {
 
+class Router;
+
 struct Readiness {
   bool log_open = false;
   bool mqtt_connected = false;  // true when MQTT ingest is disabled
@@ -89,6 +91,9 @@ class HttpServer {
   // closes); the batch itself may still be committed by the pipeline. Call before stopping the
   // ingest pipeline. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+
+  // The routes served, for checks that walk them (the OpenAPI description's tests).
+  const Router& router() const;
 
  private:
   struct Impl;

@@ -838,3 +838,25 @@ TEST_CASE("a webhook resumes from its durable cursor after a restart of the brok
   CHECK(broker.log().find(secret) == std::string::npos);
   CHECK(broker.stop(SIGTERM) == 0);
 }
+
+TEST_CASE("the served OpenAPI document passes npm swagger-parser's validation", "[e2e][openapi]") {
+  const std::string node_dir = std::string(DATABROKER_SOURCE_DIR) + "/tests/e2e/node";
+  INFO("the validator is installed by deploy/test.sh (npm ci in tests/e2e/node)");
+  REQUIRE(std::filesystem::exists(node_dir + "/node_modules/@apidevtools/swagger-parser"));
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  Broker broker(mosquitto);
+  broker.start();
+  REQUIRE(broker.wait_ready());
+
+  const std::string out = broker.dir().file("openapi.log");
+  auto node = ChildProcess::start(
+      {"node", node_dir + "/validate_openapi.mjs"},
+      {{"DATABROKER_URL", "http://127.0.0.1:" + std::to_string(broker.port())}}, out);
+  const auto code = node.wait(60s);
+  std::printf("%s", read_file(out).c_str());
+  INFO(read_file(out));
+  CHECK(code == 0);
+  CHECK(read_file(out).find("PASS") != std::string::npos);
+  CHECK(broker.stop(SIGTERM) == 0);
+}
