@@ -266,6 +266,14 @@ std::string ngsi_link_context(std::string_view context) {
          ">; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"";
 }
 
+std::vector<std::string> ngsi_attribute_names(const StreamSummary& stream) {
+  std::vector<std::string> out;
+  if (const auto type = ngsi_type(stream)) {
+    for (const Attribute& a : entity_attributes(*type, stream)) out.push_back(a.name);
+  }
+  return out;
+}
+
 std::string ngsi_entity(const StreamSummary& stream, const NgsiOptions& options) {
   const auto type = ngsi_type(stream);
   return detail::dump(type ? entity_json(*type, stream, options) : Json::object());

@@ -89,6 +89,9 @@ std::string_view ngsi_domain_context(std::string_view type);
 // The value of a Link header carrying `context` as the JSON-LD context.
 std::string ngsi_link_context(std::string_view context);
 
+// The attribute names the entity of `stream` has (what `attrs=` filters on).
+std::vector<std::string> ngsi_attribute_names(const StreamSummary& stream);
+
 // One entity (a JSON object); the stream must have a type (ngsi_type).
 std::string ngsi_entity(const StreamSummary& stream, const NgsiOptions& options);
 // A JSON array of the streams that have a type, in the order given.
