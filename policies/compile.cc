@@ -542,8 +542,10 @@ class Compiler {
       error(dataset->line, where +
                                ": dataset: needs the top-level `catalog:` block (publisher, "
                                "licence, public address)");
-    } else if (stream_class == StreamClass::Open && catalog_) {
-      rule.dataset = read_dataset(dataset, rule, where);
+    } else if (stream_class == StreamClass::Open && has_catalog_block_) {
+      // A broken catalog block is reported already; the dataset is still checked.
+      DatasetInfo info = read_dataset(dataset, rule, where);
+      if (catalog_) rule.dataset = std::move(info);
     }
     return true;
   }
@@ -717,8 +719,10 @@ class Compiler {
     out.description = rule.description.empty()
                           ? "Open sensor data published under the policy rule '" + rule.name + "'."
                           : rule.description;
-    out.keywords = catalog_->keywords;
-    out.license = catalog_->license;
+    if (catalog_) {
+      out.keywords = catalog_->keywords;
+      out.license = catalog_->license;
+    }
     if (field == nullptr) return out;
     auto f = fields(field->value, field->line, where + " dataset", kDatasetKeys);
     if (!f) return out;

@@ -211,7 +211,10 @@ core::Result<std::vector<core::Reading>> last_readings(const log::ReadingLog& lo
   std::int64_t width = 60'000;
   std::vector<core::Reading> best;
   for (int step = 0; step < 96; ++step) {
-    query.from = end - lower <= width ? lower : end - width;
+    core::TimestampMs start = 0;
+    // The window starts `width` before `end`, or at `lower` when that is later (or the
+    // subtraction would leave the range of a timestamp).
+    query.from = __builtin_sub_overflow(end, width, &start) || start < lower ? lower : start;
     auto page = log.read_stream(query);
     if (!page) return tl::unexpected(page.error());
     if (!page->more) {
