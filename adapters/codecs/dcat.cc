@@ -1,10 +1,10 @@
 #include "adapters/codecs/dcat.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "adapters/codecs/json_common.h"
 #include "adapters/codecs/ngsi_ld.h"
+#include "broker/core/logging.h"
 #include "broker/core/text.h"
 #include "broker/core/time.h"
 
@@ -207,35 +207,11 @@ Json term_json(const Term& t) {
   return t.text;
 }
 
+// Turtle's string escapes (ECHAR, UCHAR) include every escape JSON uses, so the JSON escaper
+// writes a valid Turtle string body.
 void append_turtle_string(std::string& out, std::string_view text) {
   out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04X", static_cast<unsigned char>(c));
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
-  }
+  core::append_json_escaped(out, text);
   out += '"';
 }
 

@@ -42,17 +42,6 @@ HttpResponse bad_request(std::vector<core::FieldError> errors) {
       core::Error{core::ErrorCode::InvalidArgument, "invalid query parameters", std::move(errors)});
 }
 
-std::vector<std::string> split(std::string_view text) {
-  std::vector<std::string> out;
-  while (true) {
-    const auto comma = text.find(',');
-    out.emplace_back(text.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 void refuse_unsupported(const HttpRequest& request, std::vector<core::FieldError>& errors) {
   for (std::string_view name : kUnsupported) {
     if (request.query_param(name)) {
@@ -90,9 +79,9 @@ void query_entities(const HandlerContext& context, const HttpRequest& request, R
   const NgsiRepresentation representation = parse_ngsi_representation(request, true, errors);
   const std::vector<std::string> attrs = parse_ngsi_attrs(request, errors);
   std::vector<std::string> types;
-  if (auto text = request.query_param("type")) types = split(*text);
+  if (auto text = request.query_param("type")) types = split_comma_list(*text);
   std::vector<std::string> ids;
-  if (auto text = request.query_param("id")) ids = split(*text);
+  if (auto text = request.query_param("id")) ids = split_comma_list(*text);
   if (types.empty() && ids.empty() && attrs.empty()) {
     errors.push_back({"type", "required", "give type, id or attrs (e.g. type=AirQualityObserved)"});
   }

@@ -6,20 +6,9 @@ namespace databroker::http {
 
 namespace {
 
-std::vector<std::string> split_list(std::string_view text) {
-  std::vector<std::string> out;
-  while (true) {
-    const auto comma = text.find(',');
-    out.emplace_back(text.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 void read_options(std::string_view field, std::string_view text, NgsiRepresentation& out,
                   int& forms, std::vector<core::FieldError>& errors) {
-  for (const std::string& option : split_list(text)) {
+  for (const std::string& option : split_comma_list(text)) {
     if (option == "normalized") {
       out.form = codecs::NgsiForm::Normalized;
       ++forms;
@@ -62,13 +51,24 @@ std::vector<std::string> parse_ngsi_attrs(const HttpRequest& request,
                                           std::vector<core::FieldError>& errors) {
   std::vector<std::string> out;
   if (auto text = request.query_param("attrs")) {
-    out = split_list(*text);
+    out = split_comma_list(*text);
     for (const std::string& name : out) {
       if (name.empty()) {
         errors.push_back({"attrs", "malformed", "attrs is a comma-separated list of names"});
         break;
       }
     }
+  }
+  return out;
+}
+
+std::vector<std::string> split_comma_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (true) {
+    const auto comma = text.find(',');
+    out.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
   }
   return out;
 }

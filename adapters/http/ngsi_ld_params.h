@@ -30,6 +30,9 @@ NgsiRepresentation parse_ngsi_representation(const HttpRequest& request, bool ng
 std::vector<std::string> parse_ngsi_attrs(const HttpRequest& request,
                                           std::vector<core::FieldError>& errors);
 
+// "a,b" → {"a", "b"}; "" → {""} (callers decide whether an empty item is an error).
+std::vector<std::string> split_comma_list(std::string_view text);
+
 codecs::NgsiTemporalForm temporal_form(const NgsiRepresentation& representation);
 
 }  // namespace databroker::http

@@ -113,6 +113,22 @@ std::optional<codecs::NgsiOptions> ngsi_options(const HttpRequest& request,
   return options;
 }
 
+// The format of a single-stream route and, for NGSI-LD, its options; nothing with `refused` set
+// (406, or 400 for bad NGSI-LD options).
+std::optional<Format> stream_format(const HttpRequest& request,
+                                    std::optional<codecs::NgsiOptions>& ngsi,
+                                    HttpResponse& refused) {
+  const auto format = negotiate(request, kStreamFormats, refused);
+  if (!format || *format != Format::NgsiLd) return format;
+  std::vector<core::FieldError> errors;
+  ngsi = ngsi_options(request, errors);
+  if (!errors.empty()) {
+    refused = invalid_parameters(std::move(errors));
+    return std::nullopt;
+  }
+  return format;
+}
+
 // The columns of a CSV of several kinds: every kind of the catalogue, in name order, so that the
 // header does not depend on which streams happen to be on a page.
 std::vector<std::string> all_kinds_columns(const core::KindCatalog& kinds) {
@@ -192,13 +208,10 @@ void get_stream(const HandlerContext& context, const HttpRequest& request, Respo
   const RequestPolicy policy(context);
   const auto stream = visible_stream(context, policy, request.identity, request.param("id"));
   if (!stream) return respond(stream_not_found());
-  HttpResponse refused;
-  const auto format = negotiate(request, kStreamFormats, refused);
-  if (!format) return respond(std::move(refused));
-  std::vector<core::FieldError> errors;
   std::optional<codecs::NgsiOptions> ngsi;
-  if (*format == Format::NgsiLd) ngsi = ngsi_options(request, errors);
-  if (!errors.empty()) return respond(invalid_parameters(std::move(errors)));
+  HttpResponse refused;
+  const auto format = stream_format(request, ngsi, refused);
+  if (!format) return respond(std::move(refused));
 
   const codecs::StreamSummary summary =
       summarize(stream->state, stream->view, context.services.kinds);
@@ -237,13 +250,10 @@ void get_latest(const HandlerContext& context, const HttpRequest& request, Respo
   const RequestPolicy policy(context);
   const auto stream = visible_stream(context, policy, request.identity, request.param("id"));
   if (!stream) return respond(stream_not_found());
-  HttpResponse refused;
-  const auto format = negotiate(request, kStreamFormats, refused);
-  if (!format) return respond(std::move(refused));
-  std::vector<core::FieldError> errors;
   std::optional<codecs::NgsiOptions> ngsi;
-  if (*format == Format::NgsiLd) ngsi = ngsi_options(request, errors);
-  if (!errors.empty()) return respond(invalid_parameters(std::move(errors)));
+  HttpResponse refused;
+  const auto format = stream_format(request, ngsi, refused);
+  if (!format) return respond(std::move(refused));
   if (!stream->state.latest) {
     return respond(problem_response(404, "no_readings", "the stream has no readings yet"));
   }
