@@ -35,13 +35,19 @@ struct RejectedKey {
   std::string_view reason;
 };
 
-constexpr std::string_view kTopKeys[] = {"version", "rules"};
+constexpr std::string_view kTopKeys[] = {"version", "rules", "catalog"};
+constexpr std::string_view kCatalogKeys[] = {"base_url",  "title",   "description",
+                                             "publisher", "contact", "license",
+                                             "keywords",  "themes",  "language"};
+constexpr std::string_view kAgentKeys[] = {"name", "email", "url"};
+constexpr std::string_view kDatasetKeys[] = {"identifier", "title",  "description",
+                                             "keywords",   "themes", "license"};
 constexpr RejectedKey kTopRejected[] = {
     {"profiles",
      "profiles are declared in the configuration (databroker.yaml, section profiles); the policy "
      "only names them in grants"}};
-constexpr std::string_view kRuleKeys[] = {"name",      "description", "match",    "class",
-                                          "open_view", "grants",      "retention"};
+constexpr std::string_view kRuleKeys[] = {"name",      "description", "match",     "class",
+                                          "open_view", "grants",      "retention", "dataset"};
 constexpr RejectedKey kRuleRejected[] = {
     {"view",
      "a rule has no `view`: an open rule has `open_view`, a shared rule a `view` per grant"},
@@ -95,6 +101,13 @@ std::string unknown_key_message(const std::string& name, const std::string& wher
 bool is_sensor_glob_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == ':' || c == '-' || c == '*' || c == '?';
+}
+
+// Spaces, controls and the characters RFC 3987 and Turtle's IRIREF exclude: a URI or e-mail
+// address without them is safe in JSON-LD and Turtle alike.
+bool is_iri_unsafe(char c) {
+  return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f ||
+         std::string_view("<>\"{}|^`\\").find(c) != std::string_view::npos;
 }
 
 std::uint64_t fnv1a64(std::string_view text) {
@@ -193,6 +206,10 @@ class Compiler {
                                  describe(version->value));
       }
     }
+    if (const Field* catalog = top->find("catalog")) {
+      catalog_ = read_catalog(*catalog);
+      has_catalog_block_ = true;
+    }
     const Field* list = top->find("rules");
     if (!list) {
       error(top->line, "rules: is required (an empty list closes every stream)");
@@ -227,8 +244,11 @@ class Compiler {
       }
     }
     warn_shadowed(rules, rule_ok);
+    check_dataset_identifiers(rules);
     return rules;
   }
+
+  std::optional<CatalogInfo>& catalog() { return catalog_; }
 
  private:
   // Reports unknown, rejected and duplicate keys; nothing when `node` is not a map (reported).
@@ -512,7 +532,244 @@ class Compiler {
         rule.retention = *value;
       }
     }
+    const Field* dataset = f->find("dataset");
+    if (dataset && stream_class && *stream_class != StreamClass::Open) {
+      error(dataset->line, where +
+                               ": dataset: only an open rule is published in the catalogue "
+                               "(this rule is " +
+                               std::string(to_string(*stream_class)) + ")");
+    } else if (dataset && !has_catalog_block_) {
+      error(dataset->line, where +
+                               ": dataset: needs the top-level `catalog:` block (publisher, "
+                               "licence, public address)");
+    } else if (stream_class == StreamClass::Open && has_catalog_block_) {
+      // A broken catalog block is reported already; the dataset is still checked.
+      DatasetInfo info = read_dataset(dataset, rule, where);
+      if (catalog_) rule.dataset = std::move(info);
+    }
     return true;
+  }
+
+  // A `mailto:`-less address with one '@' and something on both sides.
+  std::optional<std::string> read_email(const Field& field, const std::string& what) {
+    auto text = read_text(field, what);
+    if (!text) return std::nullopt;
+    const auto at = text->find('@');
+    const bool ok = at != std::string::npos && at > 0 && at + 1 < text->size() &&
+                    text->find('@', at + 1) == std::string::npos &&
+                    std::none_of(text->begin(), text->end(), is_iri_unsafe);
+    if (!ok) {
+      error(field.line, what + ": '" + *text + "' is not an e-mail address");
+      return std::nullopt;
+    }
+    return text;
+  }
+
+  // An absolute http(s) URI without spaces or the characters an IRI may not hold, so that it
+  // is safe in JSON-LD and Turtle alike.
+  std::optional<std::string> read_uri(const Field& field, const std::string& what) {
+    auto text = read_text(field, what);
+    if (!text) return std::nullopt;
+    const std::string_view t = *text;
+    const bool scheme =
+        (t.starts_with("http://") && t.size() > 7) || (t.starts_with("https://") && t.size() > 8);
+    const bool clean = std::none_of(t.begin(), t.end(), is_iri_unsafe);
+    if (!scheme || !clean) {
+      error(field.line,
+            what + ": expected an http:// or https:// URI, got " + describe(field.value));
+      return std::nullopt;
+    }
+    return text;
+  }
+
+  // Non-empty texts; `[]` or nothing is an error when `required`.
+  std::optional<std::vector<std::string>> read_words(const Field& field, const std::string& what) {
+    auto list = read_list(field, what, false);
+    if (!list) return std::nullopt;
+    if (list->empty()) {
+      error(field.line, what + ": give at least one");
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (auto& [value, line] : *list) out.push_back(std::move(value));
+    return out;
+  }
+
+  std::optional<std::vector<std::string>> read_themes(const Field& field, const std::string& what) {
+    auto list = read_list(field, what, false);
+    if (!list) return std::nullopt;
+    std::vector<std::string> out;
+    bool ok = true;
+    for (auto& [value, line] : *list) {
+      if (std::find(std::begin(kDataThemes), std::end(kDataThemes), value) ==
+          std::end(kDataThemes)) {
+        const auto meant = core::closest_word(value, kDataThemes);
+        error(line, what + ": '" + value + "' is not an EU data theme" +
+                        (meant ? " (did you mean '" + std::string(*meant) + "'?)"
+                               : " (known: " + core::join(kDataThemes) + ")"));
+        ok = false;
+        continue;
+      }
+      out.push_back(std::move(value));
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  std::optional<Agent> read_agent(const Field& field, const std::string& what, bool needs_name) {
+    auto f = fields(field.value, field.line, what, kAgentKeys);
+    if (!f) return std::nullopt;
+    const std::size_t errors_before = errors_;
+    Agent agent;
+    if (const Field* name = f->find("name")) {
+      if (auto text = read_text(*name, what + ".name")) agent.name = *text;
+    } else if (needs_name) {
+      error(field.line, what + ": name: is required");
+    }
+    if (const Field* email = f->find("email")) {
+      if (auto text = read_email(*email, what + ".email")) agent.email = *text;
+    }
+    if (const Field* url = f->find("url")) {
+      if (auto text = read_uri(*url, what + ".url")) agent.url = *text;
+    }
+    if (!f->find("email") && !f->find("url")) {
+      error(field.line, what + ": give an email or a url (or both), so people can reach it");
+    }
+    if (errors_ != errors_before) return std::nullopt;
+    return agent;
+  }
+
+  std::optional<CatalogInfo> read_catalog(const Field& field) {
+    const std::string where = "catalog";
+    auto f = fields(field.value, field.line, where, kCatalogKeys);
+    if (!f) return std::nullopt;
+    const std::size_t errors_before = errors_;
+    CatalogInfo info;
+    info.line = field.line;
+    const auto required = [&](std::string_view key, std::string_view why) -> const Field* {
+      const Field* found = f->find(key);
+      if (!found) {
+        error(field.line,
+              where + ": " + std::string(key) + ": is required (" + std::string(why) + ")");
+      }
+      return found;
+    };
+    if (const Field* url = required("base_url", "the public address the catalogue links to")) {
+      if (auto text = read_uri(*url, where + ".base_url")) {
+        info.base_url = *text;
+        while (info.base_url.ends_with('/')) info.base_url.pop_back();
+        if (info.base_url.find_first_of("?#") != std::string::npos) {
+          error(url->line, where + ".base_url: must not hold a query or a fragment");
+        }
+      }
+    }
+    if (const Field* title = required("title", "DCAT-AP: a catalogue has a title")) {
+      if (auto text = read_text(*title, where + ".title")) info.title = *text;
+    }
+    if (const Field* text = required("description", "DCAT-AP: a catalogue has a description")) {
+      if (auto value = read_text(*text, where + ".description")) info.description = *value;
+    }
+    if (const Field* publisher = required("publisher", "DCAT-AP: every dataset has one")) {
+      if (auto agent = read_agent(*publisher, where + ".publisher", true)) {
+        info.publisher = std::move(*agent);
+      }
+    }
+    if (const Field* contact = f->find("contact")) {
+      if (auto agent = read_agent(*contact, where + ".contact", false)) {
+        info.contact = std::move(*agent);
+      }
+    } else {
+      info.contact = info.publisher;
+    }
+    if (info.contact.name.empty()) info.contact.name = info.publisher.name;
+    if (const Field* license =
+            required("license", "data counts as open only with a licence given as a URI")) {
+      if (auto text = read_uri(*license, where + ".license")) info.license = *text;
+    }
+    if (const Field* keywords = required("keywords", "Datavindplaats wants at least one")) {
+      if (auto words = read_words(*keywords, where + ".keywords")) info.keywords = *words;
+    }
+    if (const Field* themes = f->find("themes")) {
+      if (auto codes = read_themes(*themes, where + ".themes")) info.themes = *codes;
+    }
+    if (const Field* language = f->find("language")) {
+      if (auto text = read_text(*language, where + ".language")) {
+        const bool ok = text->size() <= 35 && std::all_of(text->begin(), text->end(), [](char c) {
+                          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                 (c >= '0' && c <= '9') || c == '-';
+                        });
+        if (ok) {
+          info.language = *text;
+        } else {
+          error(language->line,
+                where + ".language: '" + *text + "' is not a language tag (nl, en)");
+        }
+      }
+    }
+    if (errors_ != errors_before) return std::nullopt;
+    return info;
+  }
+
+  // `field` may be null: an open rule without a block gets every default.
+  DatasetInfo read_dataset(const Field* field, const Rule& rule, const std::string& where) {
+    DatasetInfo out;
+    out.line = field ? field->line : rule.line;
+    out.identifier = dataset_slug(rule.name);
+    out.title = rule.name;
+    out.description = rule.description.empty()
+                          ? "Open sensor data published under the policy rule '" + rule.name + "'."
+                          : rule.description;
+    if (catalog_) {
+      out.keywords = catalog_->keywords;
+      out.license = catalog_->license;
+    }
+    if (field == nullptr) return out;
+    auto f = fields(field->value, field->line, where + " dataset", kDatasetKeys);
+    if (!f) return out;
+    if (const Field* id = f->find("identifier")) {
+      if (auto text = read_text(*id, where + ": dataset.identifier")) {
+        const bool ok = text->size() <= 64 && std::all_of(text->begin(), text->end(), [](char c) {
+                          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                        });
+        if (ok) {
+          out.identifier = *text;
+        } else {
+          error(id->line, where + ": dataset.identifier: '" + *text +
+                              "' must be lower-case letters, digits and '-' (at most 64)");
+        }
+      }
+    }
+    if (const Field* title = f->find("title")) {
+      if (auto text = read_text(*title, where + ": dataset.title")) out.title = *text;
+    }
+    if (const Field* text = f->find("description")) {
+      if (auto value = read_text(*text, where + ": dataset.description")) out.description = *value;
+    }
+    if (const Field* keywords = f->find("keywords")) {
+      if (auto words = read_words(*keywords, where + ": dataset.keywords")) out.keywords = *words;
+    }
+    if (const Field* themes = f->find("themes")) {
+      if (auto codes = read_themes(*themes, where + ": dataset.themes")) out.themes = *codes;
+    }
+    if (const Field* license = f->find("license")) {
+      if (auto text = read_uri(*license, where + ": dataset.license")) out.license = *text;
+    }
+    return out;
+  }
+
+  void check_dataset_identifiers(const std::vector<Rule>& rules) {
+    std::map<std::string, const Rule*, std::less<>> seen;
+    for (const Rule& rule : rules) {
+      if (!rule.dataset) continue;
+      auto [it, fresh] = seen.emplace(rule.dataset->identifier, &rule);
+      if (!fresh) {
+        error(rule.dataset->line, "rule '" + rule.name + "': dataset identifier '" +
+                                      rule.dataset->identifier + "' is already used by rule '" +
+                                      it->second->name + "' (line " +
+                                      std::to_string(it->second->line) +
+                                      "); give one of them `dataset: {identifier: …}`");
+      }
+    }
   }
 
   void read_match(const Field& field, const std::string& where, Match& match) {
@@ -790,9 +1047,36 @@ class Compiler {
   const std::set<std::string, std::less<>>& kinds_;
   std::vector<PolicyProblem> problems_;
   std::size_t errors_ = 0;
+  std::optional<CatalogInfo> catalog_;
+  bool has_catalog_block_ = false;  // even a broken one: its errors are reported already
 };
 
 }  // namespace
+
+std::span<const std::string_view> default_themes_for_kind(std::string_view kind) {
+  static constexpr std::string_view kEnvironment[] = {"ENVI"};
+  static constexpr std::string_view kTransport[] = {"TRAN"};
+  if (kind == "air_quality" || kind == "noise" || kind == "waste_bin") return kEnvironment;
+  if (kind == "parking") return kTransport;
+  return {};
+}
+
+std::string dataset_slug(std::string_view rule_name) {
+  std::string out;
+  bool gap = false;
+  for (char c : rule_name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum) {
+      gap = true;
+      continue;
+    }
+    if (gap && !out.empty()) out += '-';
+    gap = false;
+    out += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    if (out.size() >= 64) break;
+  }
+  return out.empty() ? "dataset" : out;
+}
 
 CompileResult compile_policy(std::string_view yaml_text,
                              const std::set<std::string, std::less<>>& profiles,
@@ -818,6 +1102,7 @@ CompileResult compile_policy(std::string_view yaml_text,
   policy->rules_ = std::move(rules);
   policy->version_ = hex16(fnv1a64(yaml_text));
   policy->warnings_ = std::move(problems);
+  policy->catalog_ = std::move(compiler.catalog());
   return std::shared_ptr<const Policy>(std::move(policy));
 }
 

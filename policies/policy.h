@@ -34,6 +34,7 @@
 
 #include "broker/core/reading.h"
 #include "broker/core/result.h"
+#include "policies/catalog.h"
 #include "policies/view.h"
 
 namespace databroker::policies {
@@ -92,6 +93,9 @@ struct Rule {
   View open_view;                                      // for Open rules
   std::vector<Grant> grants;                           // for Shared rules, in document order
   std::optional<std::chrono::milliseconds> retention;  // none: kept as storage.retention says
+  // Open rules when the policy has a catalogue: how the rule's streams appear in it (the rule's
+  // `dataset:` block with defaults filled in). None for other rules and without a catalogue.
+  std::optional<DatasetInfo> dataset;
 };
 
 // The caller, as the policy needs it. `profile` is "public" for a caller without a key.
@@ -141,6 +145,8 @@ class Policy {
   const std::string& version() const { return version_; }
   // Rules that can never match (shadowed by an earlier rule), with their lines.
   const std::vector<PolicyProblem>& warnings() const { return warnings_; }
+  // The DCAT-AP catalogue block; none when the document has no `catalog:`.
+  const std::optional<CatalogInfo>& catalog() const { return catalog_; }
 
   // First match wins; no match is Closed. A rule scan: callers cache per stream (PolicyEngine).
   Decision decide(const StreamFacts& stream) const;
@@ -161,6 +167,7 @@ class Policy {
   std::vector<Rule> rules_;
   std::string version_;
   std::vector<PolicyProblem> warnings_;
+  std::optional<CatalogInfo> catalog_;
 };
 
 // Parses and validates a policy document. `profiles` are the profile names the configuration

@@ -69,6 +69,8 @@ Dispatcher::Dispatcher(const config::HttpConfig& config, Services services, Http
                services_.followers != nullptr ? *services_.followers : *own_followers_} {
   add_ingest_routes(router_, context_);
   add_stream_routes(router_, context_);
+  add_ngsi_ld_routes(router_, context_);
+  add_catalog_routes(router_, context_);
   add_admin_routes(router_, context_);
   add_webhook_routes(router_, context_);
   add_policy_routes(router_, context_);
@@ -84,11 +86,18 @@ void Dispatcher::dispatch(HttpRequest request, Respond respond) noexcept {
   exchange->method = request.method;
   exchange->start = std::chrono::steady_clock::now();
   exchange->logged_target = redact_target(request.target);
-  const Respond answer = wrap(exchange);
+  Respond answer = wrap(exchange);
 
   try {
     auto target = parse_target(request.target);
     if (!target) return answer(problem_response(target.error()));
+    if (!target->segments.empty() && target->segments.front() == "ngsi-ld") {
+      // NGSI-LD clients switch on the ETSI error types, so every error under /ngsi-ld (an unknown
+      // path and a bad key included) speaks that flavour.
+      answer = [plain = std::move(answer)](HttpResponse response) {
+        plain(as_ngsi_ld_problem(std::move(response)));
+      };
+    }
 
     const RouteMatch match = router_.match(request.method, target->segments);
     if (std::holds_alternative<RouteNotFound>(match)) {

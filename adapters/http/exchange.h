@@ -39,6 +39,7 @@ struct HttpRequest {
   std::string authorization;
   std::string api_key;             // X-API-Key
   std::string last_event_id;       // Last-Event-ID (SSE resume)
+  std::string accept;              // Accept (content negotiation, negotiation.h)
   bool websocket_upgrade = false;  // a valid WebSocket upgrade request (RFC 6455 §4.2.1)
   std::string body;
 

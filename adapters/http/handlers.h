@@ -51,6 +51,11 @@ void add_policy_routes(Router& router, const HandlerContext& context);
 void add_subscribe_routes(Router& router, const HandlerContext& context);
 // /v1/admin/webhooks: POST, GET, GET {id}, DELETE {id}, POST {id}/resume (webhook_handlers.cc).
 void add_webhook_routes(Router& router, const HandlerContext& context);
+// GET /ngsi-ld/v1/entities, /entities/{entityId}, /temporal/entities/{entityId}, /types, and
+// /ngsi-ld/v1/context.jsonld (ngsi_ld_handlers.cc).
+void add_ngsi_ld_routes(Router& router, const HandlerContext& context);
+// GET /v1/catalog: the DCAT-AP catalogue of the open data (catalog_handlers.cc).
+void add_catalog_routes(Router& router, const HandlerContext& context);
 // GET /healthz, /readyz, /metrics, /v1/openapi.json (no authentication).
 void add_ops_routes(Router& router, const HandlerContext& context);
 

@@ -45,12 +45,6 @@ bool all_digits(std::string_view text) {
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::string shorten(std::string_view text) {
-  // Echo enough of a bad value to recognise it, not a whole pasted document.
-  constexpr std::size_t kMax = 64;
-  return text.size() <= kMax ? std::string(text) : std::string(text.substr(0, kMax)) + "...";
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -73,6 +67,12 @@ std::string percent_decode(std::string_view text) {
 }
 
 }  // namespace
+
+std::string shorten(std::string_view text) {
+  // Echo enough of a bad value to recognise it, not a whole pasted document.
+  constexpr std::size_t kMax = 64;
+  return text.size() <= kMax ? std::string(text) : std::string(text.substr(0, kMax)) + "...";
+}
 
 core::Result<ParsedTarget> parse_target(std::string_view target) {
   auto parsed =

@@ -57,6 +57,9 @@ std::string encode_cursor(std::string_view sensor_id, const log::StreamPosition&
 // not such a cursor (wrong length, alphabet, version, check, or another stream's cursor).
 std::optional<log::StreamPosition> decode_cursor(std::string_view sensor_id, std::string_view text);
 
+// At most 64 bytes of a client's value (then "..."), for echoing it in an error.
+std::string shorten(std::string_view text);
+
 // The target with the value of every `access_token` parameter replaced, for logs.
 std::string redact_target(std::string_view target);
 

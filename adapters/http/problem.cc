@@ -34,6 +34,29 @@ HttpResponse invalid_body(std::vector<core::FieldError> errors) {
       core::Error{core::ErrorCode::InvalidArgument, "invalid request body", std::move(errors)});
 }
 
+HttpResponse as_ngsi_ld_problem(HttpResponse response) {
+  if (response.status < 400 || response.content_type != "application/problem+json") {
+    return response;
+  }
+  std::string_view type;
+  if (response.status == 400) {
+    type = "BadRequestData";
+  } else if (response.status == 404) {
+    type = "ResourceNotFound";
+  } else if (response.status == 405) {
+    type = "OperationNotSupported";
+  } else if (response.status >= 500 && response.status != 503) {
+    type = "InternalError";
+  } else {
+    return response;
+  }
+  nlohmann::ordered_json body = nlohmann::ordered_json::parse(response.body, nullptr, false);
+  if (!body.is_object()) return response;
+  body["type"] = "https://uri.etsi.org/ngsi-ld/errors/" + std::string(type);
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
+}
+
 std::string_view reason_phrase(unsigned status) {
   switch (status) {
     case 400:
@@ -46,6 +69,8 @@ std::string_view reason_phrase(unsigned status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
     case 408:
       return "Request Timeout";
     case 409:

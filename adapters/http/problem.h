@@ -34,6 +34,12 @@ HttpResponse problem_response(unsigned status, std::string_view type_name, std::
 // 400 "invalid request body" with one FieldError per problem of a JSON request body.
 HttpResponse invalid_body(std::vector<core::FieldError> errors);
 
+// The same problem in the NGSI-LD flavour (ETSI GS CIM 009 §5.5.2), for the /ngsi-ld routes:
+// `type` becomes https://uri.etsi.org/ngsi-ld/errors/BadRequestData (400), ResourceNotFound
+// (404), OperationNotSupported (405) or InternalError (5xx); other statuses (401, 403, 406, 413,
+// 429) have no NGSI-LD error type and keep ours. Responses that are not problems pass unchanged.
+HttpResponse as_ngsi_ld_problem(HttpResponse response);
+
 // The standard reason phrase ("Not Found") used as `title`; "Error" for unknown codes.
 std::string_view reason_phrase(unsigned status);
 

@@ -181,6 +181,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.authorization = to_std(message[bhttp::field::authorization]);
     request.api_key = to_std(message["X-API-Key"]);
     request.last_event_id = to_std(message["Last-Event-ID"]);
+    request.accept = to_std(message[bhttp::field::accept]);
     request.websocket_upgrade = beast::websocket::is_upgrade(message);
     if (request.websocket_upgrade) {
       upgrade_request_.emplace(parser_->release());  // the handshake needs it whole

@@ -1,30 +1,37 @@
-// Reading data: stream metadata, the latest reading, history pages and the cross-stream feed.
+// Reading data: stream metadata, the latest reading, history pages and the cross-stream feed, in
+// JSON, CSV, GeoJSON or NGSI-LD (negotiation.h).
 //
-// Visibility goes through visibility.h only. A stream the caller may not see gets the very same
-// 404 body as a stream that does not exist, and is checked before the query parameters, so no
-// difference in status or body tells the two apart.
+// Visibility goes through visible_streams.h only, and every format is encoded from the same
+// viewed streams and readings. A stream the caller may not see gets the very same 404 body as a
+// stream that does not exist, and is checked before the query parameters (the format included),
+// so no difference in status or body tells the two apart.
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "adapters/codecs/csv.h"
+#include "adapters/codecs/geojson.h"
 #include "adapters/codecs/native_json.h"
-#include "adapters/http/auth.h"
+#include "adapters/codecs/ngsi_ld.h"
 #include "adapters/http/handlers.h"
 #include "adapters/http/json_text.h"
+#include "adapters/http/negotiation.h"
+#include "adapters/http/ngsi_ld_params.h"
 #include "adapters/http/params.h"
 #include "adapters/http/problem.h"
+#include "adapters/http/visible_streams.h"
 #include "broker/core/time.h"
-#include "broker/hub/visibility.h"
-#include "policies/view.h"
 
 namespace databroker::http {
 
-using hub::stream_view;
 using hub::StreamView;
 
 namespace {
 
 constexpr std::size_t kDefaultLimit = 100;
+
+constexpr Format kStreamFormats[] = {Format::Json, Format::Csv, Format::GeoJson, Format::NgsiLd};
+constexpr Format kFeedFormats[] = {Format::Json, Format::Csv, Format::GeoJson};
 
 HttpResponse stream_not_found() {
   return problem_response(404, "stream_not_found", "no such stream");
@@ -35,6 +42,23 @@ HttpResponse invalid_parameters(std::vector<core::FieldError> errors) {
       core::Error{core::ErrorCode::InvalidArgument, "invalid query parameters", std::move(errors)});
 }
 
+HttpResponse body_response(Format format, std::string body) {
+  HttpResponse response;
+  response.status = 200;
+  response.body = std::move(body);
+  switch (format) {
+    case Format::Csv:
+      response.content_type = codecs::kCsvMediaType;
+      break;
+    case Format::GeoJson:
+      response.content_type = codecs::kGeoJsonMediaType;
+      break;
+    default:
+      response.content_type = std::string(format_media_type(format));
+  }
+  return response;
+}
+
 Json location_json(const std::optional<core::Location>& location) {
   if (!location) return nullptr;
   Json out = {{"lat", location->lat}, {"lon", location->lon}};
@@ -42,42 +66,34 @@ Json location_json(const std::optional<core::Location>& location) {
   return out;
 }
 
-// Stream metadata through the caller's view: withheld fields are absent, dropped measurements are
-// not even named, the location is coarsened like the readings' (view == nullptr: raw).
-Json stream_json(const registry::StreamState& state, const StreamView& stream,
-                 const core::KindCatalog& kinds) {
-  const registry::SensorInfo& sensor = state.sensor;
-  const policies::View* view = stream.access.view;
+// Stream metadata through the caller's view (`summary` is already viewed); owner, steward and
+// the grant are JSON-only fields.
+Json stream_json(const codecs::StreamSummary& summary, const VisibleStream& stream) {
+  const registry::SensorInfo& sensor = stream.state.sensor;
+  const policies::View* view = stream.view.access.view;
   const auto shows = [&](std::string_view field) {
     return view == nullptr || !view->drops_metadata(field);
   };
   Json measurements = Json::array();
-  if (const core::SensorKind* kind = kinds.find(sensor.kind)) {
-    for (const core::MeasurementSpec& spec : kind->measurements) {
-      if (view != nullptr && view->drops_measurement(spec.name)) continue;
-      measurements.push_back(
-          {{"name", spec.name}, {"unit", spec.unit}, {"type", core::to_string(spec.type)}});
-    }
+  for (const core::MeasurementSpec& spec : summary.measurements) {
+    measurements.push_back(
+        {{"name", spec.name}, {"unit", spec.unit}, {"type", core::to_string(spec.type)}});
   }
-  // A declared location wins; a mobile or undeclared sensor is where it last reported.
-  std::optional<core::Location> location = sensor.location ? sensor.location
-                                           : state.latest  ? state.latest->location
-                                                           : std::nullopt;
-  if (view != nullptr) location = policies::view_location(location, *view);
   Json out = {
-      {"id", sensor.id},
-      {"kind", sensor.kind},
-      {"class", policies::to_string(stream.decision.stream_class)},
-      {"location", location_json(location)},
-      {"last_reading_at", state.latest ? Json(core::format_rfc3339(state.latest->ts)) : nullptr},
+      {"id", summary.id},
+      {"kind", summary.kind},
+      {"class", summary.stream_class},
+      {"location", location_json(summary.location)},
+      {"last_reading_at",
+       stream.state.latest ? Json(core::format_rfc3339(stream.state.latest->ts)) : nullptr},
       {"measurements", std::move(measurements)},
   };
-  if (shows("name")) out["name"] = sensor.name;
-  if (shows("zone")) out["zone"] = sensor.zone;
-  if (shows("tags")) out["tags"] = sensor.tags;
+  if (summary.name) out["name"] = *summary.name;
+  if (summary.zone) out["zone"] = *summary.zone;
+  if (summary.tags) out["tags"] = *summary.tags;
   if (shows("owner")) out["owner"] = sensor.owner;
   if (shows("steward")) out["steward"] = sensor.steward;
-  if (const policies::Grant* grant = stream.access.grant) {
+  if (const policies::Grant* grant = stream.view.access.grant) {
     // A partner sees under which agreement it receives the data.
     out["grant"] = {{"purpose", grant->purpose},
                     {"legal_basis", grant->legal_basis},
@@ -86,97 +102,186 @@ Json stream_json(const registry::StreamState& state, const StreamView& stream,
   return out;
 }
 
-// One request's view of the policy: a single snapshot and a single `now`, so that a reload or a
-// grant expiring mid-request cannot mix two answers.
-struct RequestPolicy {
-  std::shared_ptr<const policies::PolicySnapshot> snapshot;
-  core::TimestampMs now;
-
-  RequestPolicy(const HandlerContext& context)
-      : snapshot(context.services.policy.snapshot()), now(context.services.clock.now_ms()) {}
-
-  StreamView view(const access::Identity& identity, const registry::SensorInfo& sensor) const {
-    return stream_view(*snapshot, identity, sensor, now);
-  }
-};
-
-struct VisibleStream {
-  registry::StreamState state;
-  StreamView view;
-};
-
-// The stream if it exists and the caller may see it.
-std::optional<VisibleStream> visible_stream(const HandlerContext& context,
-                                            const RequestPolicy& policy,
-                                            const access::Identity& identity, std::string_view id) {
-  if (!core::is_valid_sensor_id(id)) return std::nullopt;
-  auto state = context.services.registry.stream(id);
-  if (!state) return std::nullopt;
-  StreamView view = policy.view(identity, state->sensor);
-  if (!view.visible()) return std::nullopt;
-  return VisibleStream{std::move(*state), view};
+// NGSI-LD options for /v1 routes (`format=ngsi-ld` is the format; `options=` the form).
+std::optional<codecs::NgsiOptions> ngsi_options(const HttpRequest& request,
+                                                std::vector<core::FieldError>& errors) {
+  const NgsiRepresentation representation = parse_ngsi_representation(request, false, errors);
+  codecs::NgsiOptions options;
+  options.form = representation.form;
+  options.attrs = parse_ngsi_attrs(request, errors);
+  if (!errors.empty()) return std::nullopt;
+  return options;
 }
 
-void append_reading(std::string& out, const core::Reading& reading, const policies::View* view) {
-  if (view == nullptr || view->is_identity()) {
-    codecs::append_reading_json(out, reading);
-  } else {
-    codecs::append_reading_json(out, policies::apply_view(reading, *view));
+// The format of a single-stream route and, for NGSI-LD, its options; nothing with `refused` set
+// (406, or 400 for bad NGSI-LD options).
+std::optional<Format> stream_format(const HttpRequest& request,
+                                    std::optional<codecs::NgsiOptions>& ngsi,
+                                    HttpResponse& refused) {
+  const auto format = negotiate(request, kStreamFormats, refused);
+  if (!format || *format != Format::NgsiLd) return format;
+  std::vector<core::FieldError> errors;
+  ngsi = ngsi_options(request, errors);
+  if (!errors.empty()) {
+    refused = invalid_parameters(std::move(errors));
+    return std::nullopt;
   }
+  return format;
 }
 
-// Every read of shared data leaves an audit record: who, which route, which streams, how much.
-void audit_read(const HandlerContext& context, const HttpRequest& request, std::string route,
-                std::vector<std::string> streams, std::uint64_t readings) {
-  if (context.services.audit == nullptr || streams.empty()) return;
-  access::AuditRecord record;
-  record.kind = "read";
-  record.key_id = request.identity.key_id;
-  record.profile = request.identity.profile ? request.identity.profile->name : "";
-  record.action = std::move(route);
-  record.streams = std::move(streams);
-  record.readings = readings;
-  (void)context.services.audit->record(std::move(record));  // a drop is counted by the trail
+// The columns of a CSV of several kinds: every kind of the catalogue, in name order, so that the
+// header does not depend on which streams happen to be on a page.
+std::vector<std::string> all_kinds_columns(const core::KindCatalog& kinds) {
+  const std::vector<std::string> names = kinds.names();
+  return codecs::csv_union_columns(kinds, names);
+}
+
+std::optional<std::string> dataset_param(const HttpRequest& request, const RequestPolicy& policy,
+                                         std::vector<core::FieldError>& errors) {
+  auto text = request.query_param("dataset");
+  if (!text) return std::nullopt;
+  if (!dataset_exists(policy, *text)) {
+    errors.push_back({"dataset", "unknown_dataset",
+                      "no dataset named '" + shorten(*text) + "' (see /v1/catalog)"});
+    return std::nullopt;
+  }
+  return std::string(*text);
 }
 
 void list_streams(const HandlerContext& context, const HttpRequest& request, Respond respond) {
+  HttpResponse refused;
+  const auto format = negotiate(request, kStreamFormats, refused);
+  if (!format) return respond(std::move(refused));
   const RequestPolicy policy(context);
-  Json streams = Json::array();
+  std::vector<core::FieldError> errors;
+  const auto dataset = dataset_param(request, policy, errors);
+  std::optional<codecs::NgsiOptions> ngsi;
+  if (*format == Format::NgsiLd) ngsi = ngsi_options(request, errors);
+  if (!errors.empty()) return respond(invalid_parameters(std::move(errors)));
+
+  std::vector<VisibleStream> streams = visible_streams(context, policy, request.identity);
+  if (dataset) {
+    std::erase_if(streams, [&](const VisibleStream& s) { return !in_dataset(s.view, *dataset); });
+  }
+  std::vector<codecs::StreamSummary> summaries;
   std::vector<std::string> granted;
-  for (const registry::StreamState& state : context.services.registry.streams()) {
-    const StreamView view = policy.view(request.identity, state.sensor);
-    if (!view.visible()) continue;
-    if (view.is_granted()) granted.push_back(state.sensor.id);
-    streams.push_back(stream_json(state, view, context.services.kinds));
+  for (const VisibleStream& stream : streams) {
+    if (stream.view.is_granted()) granted.push_back(stream.state.sensor.id);
+    summaries.push_back(summarize(stream.state, stream.view, context.services.kinds));
+  }
+  std::string body;
+  switch (*format) {
+    case Format::Csv: {
+      const auto columns = all_kinds_columns(context.services.kinds);
+      codecs::append_csv_streams_header(body, columns);
+      for (const auto& summary : summaries) codecs::append_csv_stream(body, summary, columns);
+      break;
+    }
+    case Format::GeoJson:
+      body = codecs::geojson_streams(summaries);
+      break;
+    case Format::NgsiLd:
+      body = codecs::ngsi_entities(summaries, *ngsi);
+      break;
+    default: {
+      Json list = Json::array();
+      for (std::size_t i = 0; i < streams.size(); ++i) {
+        list.push_back(stream_json(summaries[i], streams[i]));
+      }
+      body = to_json_text({{"streams", std::move(list)}});
+    }
   }
   audit_read(context, request, "GET /v1/streams", std::move(granted), 0);
-  respond(json_response(200, to_json_text({{"streams", std::move(streams)}})));
+  respond(body_response(*format, std::move(body)));
+}
+
+// The 406 for a stream whose kind has no Smart Data Model.
+HttpResponse no_ngsi_model(const codecs::StreamSummary& summary) {
+  HttpResponse refused =
+      problem_response(406, "not_acceptable",
+                       "streams of kind '" + summary.kind +
+                           "' have no Smart Data Model; serve json, csv or geojson");
+  return refused;
 }
 
 void get_stream(const HandlerContext& context, const HttpRequest& request, Respond respond) {
   const RequestPolicy policy(context);
   const auto stream = visible_stream(context, policy, request.identity, request.param("id"));
   if (!stream) return respond(stream_not_found());
+  std::optional<codecs::NgsiOptions> ngsi;
+  HttpResponse refused;
+  const auto format = stream_format(request, ngsi, refused);
+  if (!format) return respond(std::move(refused));
+
+  const codecs::StreamSummary summary =
+      summarize(stream->state, stream->view, context.services.kinds);
+  std::string body;
+  switch (*format) {
+    case Format::Csv: {
+      const auto columns = codecs::csv_union_columns(context.services.kinds, {&summary.kind, 1});
+      codecs::append_csv_streams_header(body, columns);
+      codecs::append_csv_stream(body, summary, columns);
+      break;
+    }
+    case Format::GeoJson:
+      body = codecs::geojson_stream(summary);
+      break;
+    case Format::NgsiLd:
+      if (!codecs::ngsi_type(summary)) return respond(no_ngsi_model(summary));
+      body = codecs::ngsi_entity(summary, *ngsi);
+      break;
+    default:
+      body = to_json_text(stream_json(summary, *stream));
+  }
   if (stream->view.is_granted()) {
     audit_read(context, request, "GET /v1/streams/{id}", {stream->state.sensor.id}, 0);
   }
-  respond(json_response(
-      200, to_json_text(stream_json(stream->state, stream->view, context.services.kinds))));
+  respond(body_response(*format, std::move(body)));
+}
+
+// The measurement columns of a stream's readings: its kind's schema minus what the view drops.
+std::vector<std::string> stream_columns(const codecs::StreamSummary& summary) {
+  std::vector<std::string> out;
+  for (const core::MeasurementSpec& spec : summary.measurements) out.push_back(spec.name);
+  return out;
 }
 
 void get_latest(const HandlerContext& context, const HttpRequest& request, Respond respond) {
   const RequestPolicy policy(context);
   const auto stream = visible_stream(context, policy, request.identity, request.param("id"));
   if (!stream) return respond(stream_not_found());
+  std::optional<codecs::NgsiOptions> ngsi;
+  HttpResponse refused;
+  const auto format = stream_format(request, ngsi, refused);
+  if (!format) return respond(std::move(refused));
   if (!stream->state.latest) {
     return respond(problem_response(404, "no_readings", "the stream has no readings yet"));
   }
+  const codecs::StreamSummary summary =
+      summarize(stream->state, stream->view, context.services.kinds);
+  const core::Reading& reading = *summary.latest;
   std::string body;
-  append_reading(body, *stream->state.latest, stream->view.access.view);
+  switch (*format) {
+    case Format::Csv: {
+      const auto columns = stream_columns(summary);
+      codecs::append_csv_readings_header(body, columns);
+      codecs::append_csv_reading(body, reading, columns);
+      break;
+    }
+    case Format::GeoJson:
+      body = codecs::geojson_reading(reading);
+      break;
+    case Format::NgsiLd:
+      if (!codecs::ngsi_type(summary)) return respond(no_ngsi_model(summary));
+      body = codecs::ngsi_entity(summary, *ngsi);
+      break;
+    default:
+      codecs::append_reading_json(body, reading);
+  }
   if (stream->view.is_granted()) {
     audit_read(context, request, "GET /v1/streams/{id}/latest", {stream->state.sensor.id}, 1);
   }
-  respond(json_response(200, std::move(body)));
+  respond(body_response(*format, std::move(body)));
 }
 
 void get_history(const HandlerContext& context, const HttpRequest& request, Respond respond) {
@@ -184,6 +289,9 @@ void get_history(const HandlerContext& context, const HttpRequest& request, Resp
   const std::string_view id = request.param("id");
   const auto stream = visible_stream(context, policy, request.identity, id);
   if (!stream) return respond(stream_not_found());
+  HttpResponse refused;
+  const auto format = negotiate(request, kStreamFormats, refused);
+  if (!format) return respond(std::move(refused));
 
   std::vector<core::FieldError> errors;
   log::StreamQuery query;
@@ -207,41 +315,76 @@ void get_history(const HandlerContext& context, const HttpRequest& request, Resp
   if (errors.empty() && query.from >= query.to) {
     errors.push_back({"to", "out_of_range", "to must be later than from"});
   }
+  NgsiRepresentation representation;
+  std::vector<std::string> attrs;
+  if (*format == Format::NgsiLd) {
+    representation = parse_ngsi_representation(request, false, errors);
+    attrs = parse_ngsi_attrs(request, errors);
+  }
   if (!errors.empty()) return respond(invalid_parameters(std::move(errors)));
 
   auto page = context.services.log.read_stream(query);
   if (!page) return respond(problem_response(page.error()));
+  for (core::Reading& reading : page->readings) reading = viewed_reading(reading, stream->view);
 
-  std::string body = "{\"readings\":[";
-  for (std::size_t i = 0; i < page->readings.size(); ++i) {
-    if (i > 0) body += ',';
-    append_reading(body, page->readings[i], stream->view.access.view);
-  }
-  body += "],\"next_cursor\":";
+  std::optional<std::string> next_cursor;
   if (page->more && !page->readings.empty()) {
     const core::Reading& last = page->readings.back();
-    body += '"' + encode_cursor(id, {last.ts, last.seq}) + '"';
-  } else {
-    body += "null";
+    next_cursor = encode_cursor(id, {last.ts, last.seq});
   }
-  body += '}';
+  const codecs::StreamSummary summary =
+      summarize(stream->state, stream->view, context.services.kinds);
+  std::string body;
+  switch (*format) {
+    case Format::Csv: {
+      const auto columns = stream_columns(summary);
+      codecs::append_csv_readings_header(body, columns);
+      for (const auto& reading : page->readings) codecs::append_csv_reading(body, reading, columns);
+      break;
+    }
+    case Format::GeoJson:
+      body = codecs::geojson_readings(page->readings);
+      break;
+    case Format::NgsiLd:
+      if (!codecs::ngsi_type(summary)) return respond(no_ngsi_model(summary));
+      body = codecs::ngsi_temporal_entity(summary, page->readings,
+                                          {temporal_form(representation), true, std::move(attrs)});
+      break;
+    default:
+      body = "{\"readings\":[";
+      for (std::size_t i = 0; i < page->readings.size(); ++i) {
+        if (i > 0) body += ',';
+        codecs::append_reading_json(body, page->readings[i]);
+      }
+      body += "],\"next_cursor\":";
+      body += next_cursor ? '"' + *next_cursor + '"' : std::string("null");
+      body += '}';
+  }
   if (stream->view.is_granted()) {
     audit_read(context, request, "GET /v1/streams/{id}/readings", {std::string(id)},
                page->readings.size());
   }
-  respond(json_response(200, std::move(body)));
+  HttpResponse response = body_response(*format, std::move(body));
+  if (next_cursor)
+    response.headers.emplace_back("Link", next_page_link(request, "cursor", *next_cursor));
+  respond(std::move(response));
 }
 
 void get_feed(const HandlerContext& context, const HttpRequest& request, Respond respond) {
+  HttpResponse refused;
+  const auto format = negotiate(request, kFeedFormats, refused);
+  if (!format) return respond(std::move(refused));
+  const RequestPolicy policy(context);
   std::vector<core::FieldError> errors;
   std::optional<std::string> kind;
   if (auto text = request.query_param("kind")) {
     if (context.services.kinds.find(*text) == nullptr) {
-      errors.push_back({"kind", "unknown_kind", "no kind named '" + std::string(*text) + "'"});
+      errors.push_back({"kind", "unknown_kind", "no kind named '" + shorten(*text) + "'"});
     } else {
       kind = std::string(*text);
     }
   }
+  const auto dataset = dataset_param(request, policy, errors);
   core::Seq after_seq = 0;
   if (auto text = request.query_param("after_seq")) {
     if (auto seq = parse_seq_param("after_seq", *text, errors)) after_seq = *seq;
@@ -252,7 +395,6 @@ void get_feed(const HandlerContext& context, const HttpRequest& request, Respond
 
   // One registry lookup and one policy decision per distinct sensor in the scanned range, not
   // per reading. A reading of a sensor the registry does not know is never shown.
-  const RequestPolicy policy(context);
   std::map<std::string, std::optional<StreamView>, std::less<>> views;
   const auto view_of = [&](const std::string& sensor_id) -> const std::optional<StreamView>& {
     auto it = views.find(sensor_id);
@@ -268,7 +410,7 @@ void get_feed(const HandlerContext& context, const HttpRequest& request, Respond
   const auto keep = [&](const core::Reading& reading) {
     if (kind && reading.kind != *kind) return false;
     const auto& view = view_of(reading.sensor_id);
-    return view.has_value() && view->visible();
+    return view.has_value() && view->visible() && (!dataset || in_dataset(*view, *dataset));
   };
   // A caller that sees little must not make one request scan the whole log: past the budget the
   // page comes back short and `next_after_seq` lets the client continue.
@@ -276,16 +418,33 @@ void get_feed(const HandlerContext& context, const HttpRequest& request, Respond
   auto page = context.services.log.read_since(after_seq, *limit, keep, scan_budget);
   if (!page) return respond(problem_response(page.error()));
 
-  std::string body = "{\"readings\":[";
   std::map<std::string, std::uint64_t, std::less<>> granted;  // stream → readings served
-  for (std::size_t i = 0; i < page->readings.size(); ++i) {
-    const core::Reading& reading = page->readings[i];
+  for (core::Reading& reading : page->readings) {
     const StreamView& view = *view_of(reading.sensor_id);
-    if (i > 0) body += ',';
-    append_reading(body, reading, view.access.view);
+    reading = viewed_reading(reading, view);
     if (view.is_granted()) ++granted[reading.sensor_id];
   }
-  body += "],\"next_after_seq\":" + std::to_string(std::max(after_seq, page->last_scanned)) + '}';
+  const std::string next_after_seq = std::to_string(std::max(after_seq, page->last_scanned));
+  std::string body;
+  switch (*format) {
+    case Format::Csv: {
+      const auto columns = kind ? codecs::csv_union_columns(context.services.kinds, {&*kind, 1})
+                                : all_kinds_columns(context.services.kinds);
+      codecs::append_csv_readings_header(body, columns);
+      for (const auto& reading : page->readings) codecs::append_csv_reading(body, reading, columns);
+      break;
+    }
+    case Format::GeoJson:
+      body = codecs::geojson_readings(page->readings);
+      break;
+    default:
+      body = "{\"readings\":[";
+      for (std::size_t i = 0; i < page->readings.size(); ++i) {
+        if (i > 0) body += ',';
+        codecs::append_reading_json(body, page->readings[i]);
+      }
+      body += "],\"next_after_seq\":" + next_after_seq + '}';
+  }
   if (!granted.empty()) {
     std::vector<std::string> streams;
     std::uint64_t readings = 0;
@@ -295,7 +454,9 @@ void get_feed(const HandlerContext& context, const HttpRequest& request, Respond
     }
     audit_read(context, request, "GET /v1/readings", std::move(streams), readings);
   }
-  respond(json_response(200, std::move(body)));
+  HttpResponse response = body_response(*format, std::move(body));
+  response.headers.emplace_back("Link", next_page_link(request, "after_seq", next_after_seq));
+  respond(std::move(response));
 }
 
 }  // namespace

@@ -605,6 +605,46 @@ TEST_CASE("npm eventsource and ws clients consume the live stream and resume aft
   CHECK(broker.stop(SIGTERM) == 0);
 }
 
+TEST_CASE(
+    "npm @mapbox/geojsonhint accepts the GeoJSON of the real binary, placed like JSON and "
+    "NGSI-LD",
+    "[e2e][formats]") {
+  const std::string node_dir = std::string(DATABROKER_SOURCE_DIR) + "/tests/e2e/node";
+  INFO("the npm packages are installed by deploy/test.sh (npm ci in tests/e2e/node)");
+  REQUIRE(std::filesystem::exists(node_dir + "/node_modules/@mapbox/geojsonhint"));
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  Broker broker(mosquitto);
+  const std::string gateway = broker.create_key("sensor-gateway");
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  HttpClient client(broker.port());
+  const auto now = core::TimestampMs(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+  // Open data in the example policy (air quality, location rounded to 4 decimals).
+  for (int i = 0; i < 3; ++i) {
+    const json reading = {{"ts", now - 60'000 + i * 1000},
+                          {"values", {{"pm25", 10 + i}, {"humidity", 70}}},
+                          {"location", {{"lat", 51.054321}, {"lon", 3.717654}}}};
+    REQUIRE(
+        client.post("/v1/sensors/air_quality/e2e-geo-1/readings", reading.dump(), bearer(gateway))
+            .status == 202);
+  }
+  const std::string out = broker.dir().file("geojson.log");
+  auto node =
+      ChildProcess::start({"node", node_dir + "/geojson_check.mjs"},
+                          {{"DATABROKER_URL", "http://127.0.0.1:" + std::to_string(broker.port())},
+                           {"SENSOR", "e2e-geo-1"}},
+                          out);
+  const auto code = node.wait(60s);
+  std::printf("%s", read_file(out).c_str());
+  INFO(read_file(out));
+  CHECK(code == 0);
+  CHECK(read_file(out).find("PASS") != std::string::npos);
+  CHECK(broker.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("the fan-out load tool runs against the real binary and sees no loss",
           "[e2e][sse][tools]") {
   // A seconds-long run of tools/bench/fanout.sh's tool, so the benchmark keeps working; it exits
