@@ -205,6 +205,28 @@ Sample SimSensor::sample(core::TimestampMs t) {
   return out;
 }
 
+std::string declarations_yaml(const std::vector<SimSensor>& fleet) {
+  std::string out;
+  for (const auto& sensor : fleet) {
+    const SensorInfo& s = sensor.info();
+    const char* tag = s.model == ModelKind::Garage        ? ", garage"
+                      : s.model == ModelKind::ParkingSpot ? ", on-street"
+                      : s.model == ModelKind::WasteBin    ? ", street-bin"
+                                                          : "";
+    const char* owner = s.model == ModelKind::WasteBin ? "EcoWerf" : "Stad Leuven";
+    const char* steward = s.model == ModelKind::WasteBin ? "EcoWerf"
+                          : s.kind == "parking"          ? "Dienst Mobiliteit"
+                                                         : "Dienst Milieu";
+    char location[64];
+    std::snprintf(location, sizeof location, "{lat: %.5f, lon: %.5f}", s.location.lat,
+                  s.location.lon);
+    out += "\n- id: " + s.id + "\n  kind: " + s.kind + "\n  name: " + s.name +
+           "\n  location: " + location + "\n  zone: leuven\n  tags: [simulated" + tag +
+           "]\n  owner: " + owner + "\n  steward: " + steward + "\n";
+  }
+  return out;
+}
+
 std::vector<SimSensor> make_fleet(std::size_t count, std::optional<Format> format,
                                   std::uint64_t seed) {
   const auto kinds = kinds_for(format);

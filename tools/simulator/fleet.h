@@ -78,6 +78,11 @@ class SimSensor {
   std::uint32_t f_cnt_;
 };
 
+// The fleet as entries of a sensors file (deploy/sensors.example.yaml): id, kind, name,
+// location, zone, tags (`simulated`, and `garage`, `on-street` or `street-bin` by type), owner
+// and steward, so the policy can tell garages from street spots.
+std::string declarations_yaml(const std::vector<SimSensor>& fleet);
+
 // `count` sensors for `format` (nothing: mixed), values seeded by `seed`.
 std::vector<SimSensor> make_fleet(std::size_t count, std::optional<Format> format,
                                   std::uint64_t seed);

@@ -42,6 +42,7 @@ constexpr const char* kUsage = R"(usage: databroker-simulator [--option value]..
   --client-id ID            MQTT client id (databroker-simulator-<pid>)
   --key K                   ingest key for HTTP (or DATABROKER_SIMULATOR_KEY)
   --batch N                 native readings per HTTP POST (rate / 4, at least 1)
+  --declarations yaml       write the fleet's entries for a sensors file and exit
   --print N                 write N payloads ("<topic or route> <body>" lines) to stdout and exit,
                             without a network
 )";
@@ -68,6 +69,7 @@ struct Run {
   std::string key;
   std::size_t batch = 0;
   std::optional<std::uint64_t> print;
+  bool declarations = false;
 };
 
 template <class T>
@@ -87,9 +89,10 @@ bool read_number(const tools::Options& o, const std::string& name, T& out, doubl
 
 std::optional<Run> parse_run(int argc, char** argv, core::TimestampMs now) {
   const auto o = tools::parse_options(argc, argv, 1);
-  const auto unknown = tools::unknown_options(
-      o, {"transport", "format", "sensors", "rate", "duration", "count", "speed", "start", "seed",
-          "host", "port", "mqtt-port", "qos", "client-id", "key", "batch", "print"});
+  const auto unknown =
+      tools::unknown_options(o, {"transport", "format", "sensors", "rate", "duration", "count",
+                                 "speed", "start", "seed", "host", "port", "mqtt-port", "qos",
+                                 "client-id", "key", "batch", "print", "declarations"});
   const auto leftover = tools::leftover_words(argc, argv, 1);
   if (!unknown.empty() || !leftover.empty()) {
     std::fprintf(stderr, "databroker-simulator: unknown option or missing value: %s\n%s",
@@ -143,6 +146,13 @@ std::optional<Run> parse_run(int argc, char** argv, core::TimestampMs now) {
     return std::nullopt;
   }
   run.start = *start;
+  if (o.count("declarations")) {
+    if (o.at("declarations") != "yaml") {
+      std::fprintf(stderr, "databroker-simulator: --declarations takes the word yaml\n");
+      return std::nullopt;
+    }
+    run.declarations = true;
+  }
   run.host = tools::text_option(o, "host", run.host);
   run.client_id =
       tools::text_option(o, "client-id", "databroker-simulator-" + std::to_string(::getpid()));
@@ -215,6 +225,10 @@ int simulate(const Run& run) {
   const core::TimestampMs real_start = core::SystemClock{}.now_ms();
   const Schedule schedule(run.rate, run.speed, run.start, real_start);
   if (run.print) return print_payloads(run, fleet, schedule);
+  if (run.declarations) {
+    std::fputs(declarations_yaml(fleet).c_str(), stdout);
+    return 0;
+  }
 
   auto publisher = run.transport == "http"
                        ? connect_http({run.host, run.port, run.key, run.batch})
@@ -252,7 +266,7 @@ int simulate(const Run& run) {
   std::optional<MqttCounters> after;
   if (before) {
     // The databroker stores what the MQTT broker forwards a moment later; wait for it to settle.
-    const auto until = Steady::now() + std::chrono::seconds(5);
+    const auto until = Steady::now() + std::chrono::seconds(3);
     do {
       after = read_mqtt_counters(run.host, run.port);
       if (!after) break;
