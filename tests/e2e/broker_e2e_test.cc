@@ -37,24 +37,6 @@ std::string noise_batch(int first, int count, core::TimestampMs ts) {
   return batch.dump();
 }
 
-// Every reading in the log, by seq, read through the cross-stream feed as `key`.
-std::map<std::uint64_t, json> read_all(std::uint16_t port, const std::string& key) {
-  std::map<std::uint64_t, json> out;
-  HttpClient client(port);
-  std::uint64_t after = 0;
-  for (int page = 0; page < 10000; ++page) {
-    auto reply =
-        client.get("/v1/readings?after_seq=" + std::to_string(after) + "&limit=1000", bearer(key));
-    REQUIRE(reply.status == 200);
-    auto body = json::parse(reply.body);
-    for (auto& r : body["readings"]) out[r["seq"].get<std::uint64_t>()] = r;
-    std::uint64_t next = body["next_after_seq"].get<std::uint64_t>();
-    if (body["readings"].empty() && next == after) break;
-    after = next;
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("the broker ingests over HTTP and MQTT and serves the readings to the dashboard",

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -106,5 +107,24 @@ class Broker {
   std::optional<ChildProcess> process_;
   int cli_runs_ = 0;
 };
+
+// Every reading in the log, by seq, read through the cross-stream feed as `key`.
+inline std::map<std::uint64_t, nlohmann::json> read_all(std::uint16_t port,
+                                                        const std::string& key) {
+  std::map<std::uint64_t, nlohmann::json> out;
+  HttpClient client(port);
+  std::uint64_t after = 0;
+  for (int page = 0; page < 10000; ++page) {
+    auto reply =
+        client.get("/v1/readings?after_seq=" + std::to_string(after) + "&limit=1000", bearer(key));
+    REQUIRE(reply.status == 200);
+    auto body = nlohmann::json::parse(reply.body);
+    for (auto& r : body["readings"]) out[r["seq"].get<std::uint64_t>()] = r;
+    std::uint64_t next = body["next_after_seq"].get<std::uint64_t>();
+    if (body["readings"].empty() && next == after) break;
+    after = next;
+  }
+  return out;
+}
 
 }  // namespace databroker::testing
