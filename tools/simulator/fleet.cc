@@ -137,7 +137,7 @@ std::string source_of(Format format, std::string_view kind) {
 
 SensorInfo describe(const Plan& p, std::size_t j) {
   SensorInfo info;
-  char number[16];
+  char number[24];  // room for any size_t
   std::snprintf(number, sizeof number, "%03zu", j + 1);
   const char* prefix = p.model == ModelKind::AirQuality ? "leuven-aq-"
                        : p.model == ModelKind::Noise    ? "leuven-noise-"

@@ -1,5 +1,8 @@
 // databroker-simulator: a city's sensors (air quality, noise, waste bins, parking) publishing
 // realistic readings to a databroker over MQTT or HTTP. See tools/simulator/README.md.
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
