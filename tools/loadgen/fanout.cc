@@ -33,7 +33,7 @@
 #include <thread>
 #include <vector>
 
-#include "tools/loadgen/options.h"
+#include "tools/common/options.h"
 
 namespace net = boost::asio;
 namespace beast = boost::beast;

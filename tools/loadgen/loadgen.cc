@@ -16,9 +16,6 @@
 #include <mqtt/async_client.h>
 
 #include <atomic>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
@@ -29,41 +26,21 @@
 #include <vector>
 
 #include "broker/core/time.h"
-#include "tools/loadgen/options.h"
+#include "tools/common/http_connection.h"
+#include "tools/common/options.h"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
 using databroker::tools::option;
 
-// One keep-alive connection to the broker.
-class Connection {
+// A loopback keep-alive connection to the broker.
+class Connection : public databroker::tools::HttpConnection {
  public:
-  explicit Connection(unsigned short port) : stream_(io_) {
-    stream_.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
-  }
-  http::response<http::string_body> request(http::verb verb, const std::string& target,
-                                            const std::string& key, std::string body) {
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    if (!key.empty()) req.set(http::field::authorization, "Bearer " + key);
-    if (!body.empty()) req.set(http::field::content_type, "application/json");
-    req.body() = std::move(body);
-    req.prepare_payload();
-    http::write(stream_, req);
-    http::response<http::string_body> res;
-    http::read(stream_, buffer_, res);
-    return res;
-  }
-
- private:
-  boost::asio::io_context io_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  explicit Connection(unsigned short port) : HttpConnection("127.0.0.1", port) {}
 };
 
 std::string noise_reading(const std::string& sensor, double laeq, databroker::core::TimestampMs ts,
