@@ -37,7 +37,8 @@ struct HandlerContext {
 void audit_admin(const HandlerContext& context, const HttpRequest& request, std::string action,
                  std::string detail);
 
-// POST /v1/sensors/{kind}/{sensor_id}/readings, POST /v1/readings.
+// POST /v1/sensors/{kind}/{sensor_id}/readings, POST /v1/readings (native JSON or SenML by
+// Content-Type), POST /v1/ingest/{source} (declared sources with http: true).
 void add_ingest_routes(Router& router, const HandlerContext& context);
 // GET /v1/streams, /v1/streams/{id}, /v1/streams/{id}/latest, /v1/streams/{id}/readings,
 // GET /v1/readings (the cross-stream feed).

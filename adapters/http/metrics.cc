@@ -76,6 +76,12 @@ void HttpMetrics::append_prometheus(std::string& out) const {
   out += "# HELP databroker_websocket_events_sent_total Events written to WebSocket subscribers.\n";
   out += "# TYPE databroker_websocket_events_sent_total counter\n";
   out += "databroker_websocket_events_sent_total " + std::to_string(websocket_events_sent()) + "\n";
+  out +=
+      "# HELP databroker_http_ingest_events_ignored_total Network-server events other than "
+      "uplinks, answered 204 and not stored.\n";
+  out += "# TYPE databroker_http_ingest_events_ignored_total counter\n";
+  out += "databroker_http_ingest_events_ignored_total " + std::to_string(ingest_events_ignored()) +
+         "\n";
 }
 
 }  // namespace databroker::http

@@ -12,6 +12,8 @@
 //   databroker_sse_events_sent_total                      counter, events written to them
 //   databroker_websocket_subscribers                      gauge, subscribed GET /v1/ws connections
 //   databroker_websocket_events_sent_total                counter, events written to them
+//   databroker_http_ingest_events_ignored_total            counter, ChirpStack HTTP integration
+//                                                         events other than `up` (answered 204)
 //
 // Labels come from the route table, never from the request, so cardinality is bounded.
 // Thread-safe: counters are atomics; the per-route maps are guarded by `mutex_` (held for a map
@@ -69,6 +71,14 @@ class HttpMetrics {
     return websocket_events_sent_.load(std::memory_order_relaxed);
   }
 
+  // Const: handlers hold the metrics as const and count through the atomic.
+  void ingest_event_ignored() const {
+    ingest_events_ignored_.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::uint64_t ingest_events_ignored() const {
+    return ingest_events_ignored_.load(std::memory_order_relaxed);
+  }
+
   void append_prometheus(std::string& out) const;
 
  private:
@@ -86,6 +96,7 @@ class HttpMetrics {
   std::atomic<std::uint64_t> sse_events_sent_{0};
   std::atomic<std::int64_t> websocket_subscribers_{0};
   std::atomic<std::uint64_t> websocket_events_sent_{0};
+  mutable std::atomic<std::uint64_t> ingest_events_ignored_{0};
   mutable std::mutex mutex_;  // guards requests_ and durations_
   std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
   std::map<std::string, Histogram, std::less<>> durations_;

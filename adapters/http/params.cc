@@ -258,15 +258,26 @@ std::string redact_target(std::string_view target) {
   return out;
 }
 
-bool is_json_media_type(std::string_view content_type) {
+namespace {
+
+bool is_media_type(std::string_view content_type, std::string_view wanted) {
   std::string_view type = content_type.substr(0, content_type.find(';'));
   while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
   while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
-  constexpr std::string_view kJson = "application/json";
-  return type.size() == kJson.size() &&
-         std::equal(type.begin(), type.end(), kJson.begin(), [](char a, char b) {
+  return type.size() == wanted.size() &&
+         std::equal(type.begin(), type.end(), wanted.begin(), [](char a, char b) {
            return std::tolower(static_cast<unsigned char>(a)) == b;
          });
+}
+
+}  // namespace
+
+bool is_json_media_type(std::string_view content_type) {
+  return is_media_type(content_type, "application/json");
+}
+
+bool is_senml_media_type(std::string_view content_type) {
+  return is_media_type(content_type, "application/senml+json");
 }
 
 }  // namespace databroker::http

@@ -65,6 +65,8 @@ std::string redact_target(std::string_view target);
 
 // True for "application/json", any case, with or without parameters ("; charset=utf-8").
 bool is_json_media_type(std::string_view content_type);
+// `application/senml+json` (RFC 8428), parameters and case ignored likewise.
+bool is_senml_media_type(std::string_view content_type);
 
 // base64url without padding, exposed for tests.
 std::string base64url_encode(std::string_view bytes);

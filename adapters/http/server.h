@@ -26,6 +26,7 @@
 #include "broker/access/identity.h"
 #include "broker/access/key_store.h"
 #include "broker/config/config.h"
+#include "broker/core/ingest_source.h"
 #include "broker/core/kinds.h"
 #include "broker/core/result.h"
 #include "broker/core/time.h"
@@ -74,6 +75,8 @@ struct Services {
   const hub::FollowerContext* followers = nullptr;
   // Partner webhooks, for /v1/admin/webhooks; null answers those routes 503.
   hub::WebhookRegistry* webhooks = nullptr;
+  // Declared ingest sources; those with `http: true` answer POST /v1/ingest/{source}. Null: none.
+  const std::vector<core::IngestSource>* sources = nullptr;
 };
 
 class HttpServer {

@@ -7,10 +7,12 @@
 #include <utility>
 
 #include "adapters/codecs/native_json.h"
+#include "adapters/codecs/source_decoder.h"
 #include "adapters/mqtt/paho_connection.h"
 #include "adapters/mqtt/paho_error.h"
 #include "broker/core/logging.h"
 #include "broker/core/reading.h"
+#include "broker/core/text.h"
 
 namespace databroker::mqtt {
 
@@ -119,10 +121,12 @@ std::string error_report_json(std::string_view sensor_id, std::string_view kind,
 }  // namespace
 
 struct MqttIngest::Impl {
-  Impl(const config::MqttConfig& config, ingest::IngestSink& sink, const core::Clock& clock)
+  Impl(const config::MqttConfig& config, ingest::IngestSink& sink, const core::Clock& clock,
+       MqttSources sources)
       : config(config),
         sink(sink),
         clock(clock),
+        sources(sources),
         subscribe_listener(kComponent,
                            [this](bool success, const paho::token& token) {
                              on_subscribe_result(success, token);
@@ -144,6 +148,8 @@ struct MqttIngest::Impl {
   void on_subscribe_result(bool success, const paho::token& token);
 
   void handle_message(const std::string& topic, std::string_view payload);
+  // Decodes a message on a declared source's topic; false when no source's topic matches.
+  bool handle_source_message(const std::string& topic, std::string_view payload);
   void deliver(const std::vector<core::Reading>& batch, std::string_view topic,
                std::string_view sensor_id, std::string_view kind);
   void reject(std::string_view topic, std::string_view sensor_id, std::string_view kind,
@@ -155,10 +161,12 @@ struct MqttIngest::Impl {
   const config::MqttConfig& config;
   ingest::IngestSink& sink;
   const core::Clock& clock;
+  const MqttSources sources;
   // Shared with ingest completions, which may run on the committer after this object is gone.
   std::shared_ptr<MqttCounters> counters = std::make_shared<MqttCounters>();
   core::RateLimitedLog rate_limited_log{kRejectionLogInterval};
-  std::string subscription;
+  std::vector<std::string> subscriptions;  // the native filter first, then each source's
+  std::string subscription;                // all of them, for log lines
 
   mutable std::mutex reasons_mutex;  // guards reasons
   std::map<std::string, std::uint64_t, std::less<>> reasons;
@@ -187,7 +195,17 @@ core::Status MqttIngest::Impl::start() {
   if (config.qos < 0 || config.qos > 2) {
     return core::fail(core::ErrorCode::InvalidArgument, "mqtt.qos must be 0, 1 or 2");
   }
-  subscription = config.topic_prefix + "/+/+";
+  subscriptions = {config.topic_prefix + "/+/+"};
+  if (sources.sources) {
+    if (!sources.kinds && !sources.sources->empty()) {
+      return core::fail(core::ErrorCode::InvalidArgument,
+                        "MQTT ingest sources need the kind catalog");
+    }
+    for (const auto& source : *sources.sources) {
+      if (source.mqtt_topic) subscriptions.push_back(source.mqtt_topic->filter());
+    }
+  }
+  subscription = core::join(subscriptions);
   {
     std::lock_guard lock(stop_mutex);
     stopping = false;
@@ -218,7 +236,10 @@ void MqttIngest::Impl::on_connected() {
 // session the MQTT broker lost) has none. Subscribing again is harmless.
 void MqttIngest::Impl::subscribe() {
   try {
-    connection.client().subscribe(subscription, config.qos, nullptr, subscribe_listener);
+    connection.client().subscribe(
+        paho::string_collection::create(subscriptions),
+        paho::iasync_client::qos_collection(subscriptions.size(), config.qos), nullptr,
+        subscribe_listener);
   } catch (const paho::exception& error) {
     core::log_error(kComponent, to_error(error, "subscribing to " + subscription).message);
   }
@@ -269,7 +290,51 @@ void MqttIngest::Impl::on_message(const paho::const_message_ptr& message) {
   }
 }
 
+bool MqttIngest::Impl::handle_source_message(const std::string& topic, std::string_view payload) {
+  if (!sources.sources) return false;
+  for (const auto& source : *sources.sources) {
+    if (!source.mqtt_topic) continue;
+    auto match = source.mqtt_topic->match(topic);
+    if (!match) continue;
+    std::vector<core::FieldError> problems;
+    if (source.mqtt_topic->captures_kind() && !core::is_valid_kind_name(match->kind)) {
+      problems.push_back({"kind", "invalid_kind", "a kind name is [a-z][a-z0-9_]{0,63}"});
+    }
+    if (source.mqtt_topic->captures_sensor_id() && !core::is_valid_sensor_id(match->sensor_id)) {
+      problems.push_back({"sensor", "invalid_sensor_id", "a sensor id is [A-Za-z0-9._:-]{1,128}"});
+    }
+    const std::string_view kind = source.kind.empty() ? match->kind : source.kind;
+    if (!problems.empty()) {
+      reject(topic, match->sensor_id, kind,
+             core::Error{core::ErrorCode::InvalidArgument, "invalid topic", std::move(problems)});
+      return true;
+    }
+    if (payload.size() > kMaxPayloadBytes) {
+      reject(topic, match->sensor_id, kind,
+             core::Error{
+                 core::ErrorCode::InvalidArgument,
+                 "payload too large",
+                 {{"payload", "payload_too_large",
+                   "the payload is larger than " + std::to_string(kMaxPayloadBytes) + " bytes"}}});
+      return true;
+    }
+    // No registry here: over MQTT the kind is the source's or the topic's.
+    auto batch =
+        codecs::decode_for_source(source, payload, {match->sensor_id, match->kind}, *sources.kinds,
+                                  {}, clock.now_ms(), kMaxReadingsPerMessage);
+    if (!batch) {
+      reject(topic, match->sensor_id, kind, batch.error());
+      return true;
+    }
+    const std::string sensor_id = batch->empty() ? "" : batch->front().sensor_id;
+    deliver(*batch, topic, sensor_id, kind);
+    return true;
+  }
+  return false;
+}
+
 void MqttIngest::Impl::handle_message(const std::string& topic, std::string_view payload) {
+  if (handle_source_message(topic, payload)) return;
   TopicParts parts = parse_topic(topic, config.topic_prefix);
   if (!parts.problems.empty()) {
     reject(
@@ -439,8 +504,8 @@ void MqttIngest::Impl::stop() {
 }
 
 MqttIngest::MqttIngest(const config::MqttConfig& config, ingest::IngestSink& sink,
-                       const core::Clock& clock)
-    : impl_(std::make_unique<Impl>(config, sink, clock)) {}
+                       const core::Clock& clock, MqttSources sources)
+    : impl_(std::make_unique<Impl>(config, sink, clock, sources)) {}
 
 MqttIngest::~MqttIngest() { stop(); }
 

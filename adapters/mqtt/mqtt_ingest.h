@@ -1,10 +1,16 @@
 // MQTT ingest: a Paho C++ async client of the city's MQTT broker.
 //
-// Subscribes to `{topic_prefix}/+/+` (kind, sensor id) with QoS 1 on a persistent session (clean
+// Subscribes to `{topic_prefix}/+/+` (kind, sensor id), and to the MQTT topic of every declared
+// ingest source (SenML, The Things Stack, ChirpStack, or native on another topic; see
+// broker/core/ingest_source.h), with QoS 1 on a persistent session (clean
 // session off, stable client id), so readings published while databroker is down wait in the
 // MQTT broker. Reconnects with a backoff doubling from reconnect_min to reconnect_max, also when
 // the first connect fails (the MQTT broker may start after us), and subscribes after every
 // connect.
+//
+// A message on a source's topic is decoded by that source's codec (adapters/codecs/
+// source_decoder.h), with the kind and sensor id the topic captures; any other message on the
+// native filter by the native codec. The configuration guarantees that no two filters overlap.
 //
 // The Paho callback only decodes the payload and hands the reading to the ingest door. When the
 // ingest queue is full the callback waits (backpressure towards the MQTT broker, which then
@@ -32,6 +38,8 @@
 #include <vector>
 
 #include "broker/config/config.h"
+#include "broker/core/ingest_source.h"
+#include "broker/core/kinds.h"
 #include "broker/core/result.h"
 #include "broker/core/time.h"
 #include "broker/ingest/ingest_sink.h"
@@ -55,10 +63,18 @@ struct MqttCounters {
   std::atomic<std::uint64_t> error_reports{0};  // published to the error topic
 };
 
+// The declared sources read over MQTT (those with an mqtt_topic) and the kinds their codecs map
+// names to. Both must outlive the MqttIngest; `kinds` is required when a source is.
+struct MqttSources {
+  const std::vector<core::IngestSource>* sources = nullptr;
+  const core::KindCatalog* kinds = nullptr;
+};
+
 class MqttIngest {
  public:
   // References must outlive this object.
-  MqttIngest(const config::MqttConfig& config, ingest::IngestSink& sink, const core::Clock& clock);
+  MqttIngest(const config::MqttConfig& config, ingest::IngestSink& sink, const core::Clock& clock,
+             MqttSources sources = {});
   ~MqttIngest();  // stops if running
 
   // Starts connecting in the background and returns; the connection may come later (the MQTT

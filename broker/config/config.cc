@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -15,11 +16,13 @@
 #include <set>
 #include <span>
 #include <sstream>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "broker/core/logging.h"
 #include "broker/core/text.h"
+#include "broker/core/units.h"
 #include "policies/yaml_document.h"
 
 namespace databroker::config {
@@ -449,7 +452,19 @@ constexpr RejectedKey kMqttRejected[] = {
 constexpr std::string_view kStorageKeys[] = {"data_dir", "durability", "retention",
                                              "queue_capacity_readings", "max_commit_readings"};
 constexpr std::string_view kIngestKeys[] = {"unknown_measurements", "max_future_skew",
-                                            "strict_sensors", "sensors_file"};
+                                            "strict_sensors", "sensors_file", "sources"};
+constexpr std::string_view kSourceKeys[] = {"name", "format",    "mqtt_topic", "http",
+                                            "kind", "sensor_id", "mapping"};
+constexpr std::string_view kMappingKeys[] = {"from",  "to",     "unit",
+                                             "scale", "offset", "fill_from_distance"};
+constexpr std::string_view kFillKeys[] = {"bin_depth_mm", "blind_zone_mm", "bin_depth_tag"};
+constexpr std::pair<std::string_view, core::SourceFormat> kSourceFormats[] = {
+    {"native", core::SourceFormat::Native},
+    {"senml", core::SourceFormat::Senml},
+    {"tts", core::SourceFormat::Tts},
+    {"chirpstack", core::SourceFormat::ChirpStack}};
+constexpr std::pair<std::string_view, core::SensorIdRule> kSensorIdRules[] = {
+    {"device_id", core::SensorIdRule::DeviceId}, {"dev_eui", core::SensorIdRule::DevEui}};
 constexpr std::string_view kLoggingKeys[] = {"level", "format"};
 constexpr std::string_view kWebhookKeys[] = {"enabled",        "max_webhooks",    "batch_size",
                                              "max_body_bytes", "request_timeout", "backoff_min",
@@ -752,12 +767,17 @@ void parse_storage(DocumentReader& r, const Fields& top, StorageConfig& storage)
   r.read_size(*f, "max_commit_readings", storage.max_commit_readings);
 }
 
-// Returns the sensors file as written and its line, if one is named.
+// Returns the sensors file as written and its line, if one is named; `sources` gets the
+// ingest.sources entry, read once the kinds are known.
 std::optional<std::pair<std::string, int>> parse_ingest(DocumentReader& r, const Fields& top,
-                                                        IngestConfig& ingest) {
+                                                        IngestConfig& ingest,
+                                                        std::optional<Field>& sources) {
   auto f = r.section(top, "ingest", kIngestKeys);
   if (!f) {
     return std::nullopt;
+  }
+  if (const Field* field = f->find("sources")) {
+    sources = *field;
   }
   r.read_choice(*f, "unknown_measurements", kUnknownMeasurements,
                 ingest.rules.unknown_measurements);
@@ -971,6 +991,277 @@ void parse_profiles(DocumentReader& r, const Fields& top, std::vector<access::Pr
     }
     if (valid) {
       out.push_back(std::move(profile));
+    }
+  }
+}
+
+// One `mapping` entry of a network-server source; nothing when it is invalid (reported).
+std::optional<core::FieldMapping> parse_mapping(DocumentReader& r, const YAML::Node& item, int line,
+                                                const std::string& path,
+                                                const core::SourceFormat format,
+                                                const core::SensorKind* kind) {
+  auto f = r.fields(item, line, path, kMappingKeys);
+  if (!f) {
+    return std::nullopt;
+  }
+  core::FieldMapping mapping;
+  bool valid = r.read_required_string(*f, "from", mapping.from);
+  valid = r.read_required_string(*f, "to", mapping.to) && valid;
+  r.read_string(*f, "unit", mapping.unit);
+  std::optional<double> number;
+  if (f->contains("scale") && !r.read_number(*f, "scale", number)) {
+    valid = false;
+  } else if (number) {
+    mapping.scale = *number;
+  }
+  number.reset();
+  if (f->contains("offset") && !r.read_number(*f, "offset", number)) {
+    valid = false;
+  } else if (number) {
+    mapping.offset = *number;
+  }
+  if (!mapping.from.empty() && (mapping.from.front() == '.' || mapping.from.back() == '.' ||
+                                mapping.from.find("..") != std::string::npos)) {
+    r.report(f->find("from")->line, path + ".from: '" + mapping.from + "' has an empty step");
+    valid = false;
+  }
+  const core::MeasurementSpec* spec =
+      kind && !mapping.to.empty() ? kind->find(mapping.to) : nullptr;
+  if (kind && !mapping.to.empty() && !spec) {
+    std::vector<std::string_view> names;
+    for (const auto& m : kind->measurements) {
+      names.push_back(m.name);
+    }
+    r.report(f->find("to")->line, path + ".to: kind '" + kind->name + "' has no measurement '" +
+                                      mapping.to + "' (it has " + core::join(names) + ")");
+    valid = false;
+  }
+  if (!mapping.unit.empty() && !core::find_unit(mapping.unit) &&
+      (!spec || spec->unit != mapping.unit)) {
+    r.report(f->find("unit")->line, path + ".unit: unknown unit '" + mapping.unit + "'");
+    valid = false;
+  }
+  if (const Field* fill = f->find("fill_from_distance")) {
+    auto g = r.fields(fill->value, fill->line, path + ".fill_from_distance", kFillKeys);
+    if (!g) {
+      return std::nullopt;
+    }
+    core::FillFromDistance geometry;
+    std::optional<double> depth, blind;
+    if (r.read_number(*g, "bin_depth_mm", depth)) {
+      geometry.bin_depth_mm = *depth;
+    } else if (g->contains("bin_depth_mm")) {
+      valid = false;
+    }
+    if (r.read_number(*g, "blind_zone_mm", blind)) {
+      geometry.blind_zone_mm = *blind;
+    } else if (g->contains("blind_zone_mm")) {
+      valid = false;
+    }
+    r.read_string(*g, "bin_depth_tag", geometry.bin_depth_tag);
+    if (geometry.blind_zone_mm < 0 || geometry.bin_depth_mm <= geometry.blind_zone_mm) {
+      r.report(fill->line, path +
+                               ".fill_from_distance: bin_depth_mm must exceed blind_zone_mm, "
+                               "and blind_zone_mm must not be negative");
+      valid = false;
+    }
+    if (!geometry.bin_depth_tag.empty() && format != core::SourceFormat::ChirpStack) {
+      r.report(g->find("bin_depth_tag")->line,
+               path +
+                   ".fill_from_distance.bin_depth_tag: device tags are read from ChirpStack's "
+                   "deviceInfo.tags only");
+      valid = false;
+    }
+    if (spec && !core::units_convert("/", spec->unit)) {
+      r.report(fill->line, path + ".fill_from_distance: measurement '" + spec->name +
+                               "' is not a fraction (its unit is '" + spec->unit + "')");
+      valid = false;
+    }
+    if (!mapping.unit.empty() && !core::units_convert(mapping.unit, "mm")) {
+      r.report(f->find("unit")->line,
+               path + ".unit: '" + mapping.unit + "' is not a length, as a distance must be");
+      valid = false;
+    }
+    mapping.fill = geometry;
+  } else if (spec && !mapping.unit.empty() && core::find_unit(mapping.unit) &&
+             !core::units_convert(mapping.unit, spec->unit)) {
+    r.report(f->find("unit")->line, path + ".unit: '" + mapping.unit +
+                                        "' does not convert to the unit of '" + spec->name +
+                                        "' ('" + spec->unit + "')");
+    valid = false;
+  }
+  if (spec && spec->type == core::ValueType::Boolean &&
+      (!mapping.unit.empty() || mapping.fill || f->contains("scale") || f->contains("offset"))) {
+    r.report(f->line(),
+             path + ": '" + spec->name +
+                 "' is a boolean: unit, scale, offset and fill_from_distance do not apply");
+    valid = false;
+  }
+  if (!valid) {
+    return std::nullopt;
+  }
+  return mapping;
+}
+
+// Source names are URL path segments (POST /v1/ingest/{name}) and metric labels.
+bool is_valid_source_name(std::string_view name) {
+  if (name.empty() || name.size() > 64 || !std::islower(static_cast<unsigned char>(name[0]))) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+void parse_sources(DocumentReader& r, const Field& field, const core::KindCatalog& catalog,
+                   const std::set<std::string, std::less<>>& declared_kinds, const MqttConfig& mqtt,
+                   std::vector<core::IngestSource>& out) {
+  if (field.value.IsNull()) {
+    return;
+  }
+  if (!field.value.IsSequence()) {
+    r.report(field.line,
+             "ingest.sources: expected a list of sources, got " + describe(field.value));
+    return;
+  }
+  std::map<std::string, int, std::less<>> first_line;
+  // The native subscription is a filter like the others: a source under it would be read twice.
+  std::vector<std::tuple<std::string, std::string, int>> filters = {
+      {mqtt.topic_prefix + "/+/+", "mqtt.topic_prefix", 0}};
+  std::size_t index = 0;
+  for (const auto& item : field.value) {
+    const int line = item.IsNull() ? field.line : line_of(item);
+    const std::string path = "ingest.sources[" + std::to_string(index++) + "]";
+    auto f = r.fields(item, line, path, kSourceKeys);
+    if (!f) {
+      continue;
+    }
+    core::IngestSource source;
+    bool valid = r.read_required_string(*f, "name", source.name);
+    if (valid) {
+      const int name_line = f->find("name")->line;
+      if (!is_valid_source_name(source.name)) {
+        r.report(name_line, path + ".name: '" + source.name + "' must match [a-z][a-z0-9_-]{0,63}");
+        valid = false;
+      } else if (auto [it, fresh] = first_line.emplace(source.name, name_line); !fresh) {
+        r.report(name_line, path + ".name: source '" + source.name +
+                                "' is declared twice (first on line " + std::to_string(it->second) +
+                                ")");
+        valid = false;
+      }
+    }
+    if (!f->contains("format")) {
+      r.report(f->line(), path + ".format: is required (native, senml, tts or chirpstack)");
+      valid = false;
+    } else if (!r.read_choice(*f, "format", kSourceFormats, source.format)) {
+      valid = false;
+    }
+    const bool network = core::is_network_server(source.format);
+    std::string topic;
+    if (r.read_string(*f, "mqtt_topic", topic) && !topic.empty()) {
+      const int topic_line = f->find("mqtt_topic")->line;
+      auto pattern = core::TopicPattern::parse(topic);
+      if (!pattern) {
+        r.report(topic_line, path + ".mqtt_topic: " + pattern.error().message);
+        valid = false;
+      } else {
+        if (network && pattern->captures_sensor_id()) {
+          r.report(topic_line, path + ".mqtt_topic: {sensor_id} does not apply to " +
+                                   std::string(core::to_string(source.format)) +
+                                   ": the sensor id comes from the envelope (see sensor_id)");
+          valid = false;
+        } else if (!network && !pattern->captures_sensor_id()) {
+          r.report(topic_line, path + ".mqtt_topic: a " +
+                                   std::string(core::to_string(source.format)) +
+                                   " topic needs a {sensor_id} level");
+          valid = false;
+        }
+        for (const auto& [other, owner, other_line] : filters) {
+          if (core::mqtt_filters_overlap(pattern->filter(), other)) {
+            r.report(topic_line, path + ".mqtt_topic: '" + pattern->filter() + "' overlaps '" +
+                                     other + "' of " + owner +
+                                     (other_line > 0 ? " (line " + std::to_string(other_line) + ")"
+                                                     : std::string()) +
+                                     ": a message would match both");
+            valid = false;
+          }
+        }
+        filters.emplace_back(pattern->filter(), path, topic_line);
+        source.mqtt_topic = std::move(*pattern);
+      }
+    }
+    r.read_bool(*f, "http", source.http);
+    if (!source.mqtt_topic && !source.http && !f->contains("mqtt_topic") && !f->contains("http")) {
+      r.report(f->line(), path + ": a source needs an mqtt_topic or http: true");
+      valid = false;
+    }
+    const core::SensorKind* kind = nullptr;
+    if (r.read_string(*f, "kind", source.kind) && !source.kind.empty()) {
+      kind = catalog.find(source.kind);
+      if (!kind && !declared_kinds.contains(source.kind)) {
+        std::vector<std::string> names = catalog.names();
+        std::vector<std::string_view> views(names.begin(), names.end());
+        r.report(f->find("kind")->line, path + ".kind: unknown kind '" + source.kind +
+                                            "' (known: " + core::join(views) + ")");
+        valid = false;
+      }
+      if (source.mqtt_topic && source.mqtt_topic->captures_kind()) {
+        r.report(f->find("kind")->line,
+                 path + ".kind: the topic captures {kind}; give the kind in one place only");
+        valid = false;
+      }
+    }
+    if (network && source.kind.empty() &&
+        !(source.mqtt_topic && source.mqtt_topic->captures_kind())) {
+      r.report(f->line(), path + ".kind: is required for a " +
+                              std::string(core::to_string(source.format)) +
+                              " source (or a {kind} level in mqtt_topic)");
+      valid = false;
+    }
+    if (f->contains("sensor_id")) {
+      if (!network) {
+        r.report(f->find("sensor_id")->line,
+                 path + ".sensor_id: applies to tts and chirpstack sources only");
+        valid = false;
+      } else if (!r.read_choice(*f, "sensor_id", kSensorIdRules, source.sensor_id)) {
+        valid = false;
+      }
+    }
+    const Field* mapping = f->find("mapping");
+    if (!network) {
+      if (mapping) {
+        r.report(mapping->line, path +
+                                    ".mapping: applies to tts and chirpstack sources only ("
+                                    "SenML names map to measurements by themselves)");
+        valid = false;
+      }
+    } else if (!mapping || !mapping->value.IsSequence() || mapping->value.size() == 0) {
+      r.report(mapping ? mapping->line : f->line(),
+               path + ".mapping: a list of {from, to} entries is required");
+      valid = false;
+    } else {
+      std::map<std::string, int, std::less<>> targets;
+      std::size_t m_index = 0;
+      for (const auto& entry : mapping->value) {
+        const int m_line = entry.IsNull() ? mapping->line : line_of(entry);
+        const std::string m_path = path + ".mapping[" + std::to_string(m_index++) + "]";
+        auto parsed = parse_mapping(r, entry, m_line, m_path, source.format, kind);
+        if (!parsed) {
+          valid = false;
+          continue;
+        }
+        if (auto [it, fresh] = targets.emplace(parsed->to, m_line); !fresh) {
+          r.report(m_line, m_path + ".to: '" + parsed->to + "' is mapped twice (first on line " +
+                               std::to_string(it->second) + ")");
+          valid = false;
+          continue;
+        }
+        source.mapping.push_back(std::move(*parsed));
+      }
+    }
+    if (valid) {
+      out.push_back(std::move(source));
     }
   }
 }
@@ -1234,7 +1525,8 @@ tl::expected<Config, std::vector<ConfigProblem>> parse_config_checked(std::strin
       PartnerLines partner_lines;
       password_file = parse_mqtt(r, *top, config.mqtt, partner_lines);
       parse_storage(r, *top, config.storage);
-      auto sensors_file = parse_ingest(r, *top, config.ingest);
+      std::optional<Field> sources_field;
+      auto sensors_file = parse_ingest(r, *top, config.ingest, sources_field);
       parse_logging(r, *top, config.logging);
       parse_webhooks(r, *top, config.webhooks);
 
@@ -1242,6 +1534,15 @@ tl::expected<Config, std::vector<ConfigProblem>> parse_config_checked(std::strin
       parse_kinds(r, *top, config.extra_kinds, declared_kinds);
       parse_profiles(r, *top, config.profiles);
       check_republish_partners(r, partner_lines, config.profiles);
+      core::KindCatalog catalog = core::KindCatalog::with_builtins();
+      for (const auto& kind : config.extra_kinds) {
+        // Already checked against the same rules in parse_kinds.
+        (void)catalog.add(kind);
+      }
+      if (sources_field) {
+        parse_sources(r, *sources_field, catalog, declared_kinds, config.mqtt,
+                      config.ingest.sources);
+      }
       std::string policy_file;
       if (r.read_string(*top, "policy_file", policy_file) && !policy_file.empty()) {
         // Read and checked by the policy loader at start, which reports its own file:line.
@@ -1256,11 +1557,6 @@ tl::expected<Config, std::vector<ConfigProblem>> parse_config_checked(std::strin
           r.report(sensors_file->second,
                    "ingest.sensors_file: cannot read '" + path + "': " + read.error);
         } else {
-          core::KindCatalog catalog = core::KindCatalog::with_builtins();
-          for (const auto& kind : config.extra_kinds) {
-            // Already checked against the same rules in parse_kinds.
-            (void)catalog.add(kind);
-          }
           DocumentReader sensors_reader(path, problems);
           parse_sensors(sensors_reader, read.text, catalog, declared_kinds, config.sensors);
         }

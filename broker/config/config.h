@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "broker/access/identity.h"
+#include "broker/core/ingest_source.h"
 #include "broker/core/kinds.h"
 #include "broker/core/result.h"
 #include "broker/ingest/validation.h"
@@ -92,6 +93,10 @@ struct IngestConfig {
   // Optional YAML list of sensors; written relative to the config file, held here resolved
   // against its folder. Its sensors are loaded into Config::sensors.
   std::string sensors_file;
+  // Declared sources of SenML, The Things Stack and ChirpStack payloads (and native ones on
+  // other topics): MQTT topics besides {mqtt.topic_prefix}/+/+, and POST /v1/ingest/{name}.
+  // Checked whole: no two MQTT filters overlap, every mapping targets a measurement of the kind.
+  std::vector<core::IngestSource> sources;
 };
 
 enum class LogFormat { Text, Json };

@@ -186,7 +186,8 @@ int run_server(const config::Config& config) {
 
   std::unique_ptr<mqtt::MqttIngest> mqtt_ingest;
   if (config.mqtt.enabled) {
-    mqtt_ingest = std::make_unique<mqtt::MqttIngest>(config.mqtt, pipeline, clock);
+    mqtt_ingest = std::make_unique<mqtt::MqttIngest>(
+        config.mqtt, pipeline, clock, mqtt::MqttSources{&config.ingest.sources, &kinds});
   }
   // MQTT republish: followers of the log with their own MQTT connection; built before the HTTP
   // server, whose /metrics reads their figures, and started after MQTT ingest.
@@ -247,6 +248,7 @@ int run_server(const config::Config& config) {
       .commit_signal = &commit_signal,
       .followers = &followers,
       .webhooks = webhooks->get(),
+      .sources = &config.ingest.sources,
   };
   http::HttpServer http_server(config.http, services);
   if (auto status = http_server.start(); !status) {

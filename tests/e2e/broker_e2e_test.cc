@@ -103,6 +103,111 @@ TEST_CASE("the broker ingests over HTTP and MQTT and serves the readings to the 
   CHECK(broker.log().find("stopped cleanly") != std::string::npos);
 }
 
+TEST_CASE(
+    "SenML, The Things Stack and ChirpStack payloads from mosquitto_pub and HTTP are "
+    "read back with their values, time and sensor id",
+    "[e2e][formats]") {
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  Broker broker(mosquitto);
+  const std::string gateway = broker.create_key("sensor-gateway");
+  const std::string dashboard = broker.create_key("city-dashboard");
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  HttpClient client(broker.port());
+  // Recent times: the example policy's rule retention would remove readings from two years ago.
+  const core::TimestampMs base = (core::SystemClock().now_ms() / 1000 - 3600) * 1000;
+  const std::string at = core::format_rfc3339(base), later = core::format_rfc3339(base + 60'000);
+  const std::string bt = std::to_string(base / 1000);
+  const auto pub = [&](const std::string& topic, const std::string& payload) {
+    return run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", mosquitto.port_text(), "-q", "1",
+                        "-t", topic, "-m", payload},
+                       10s) == 0;
+  };
+  const auto latest = [&](const std::string& id) -> json {
+    json out;
+    wait_until(
+        [&] {
+          auto reply = client.get("/v1/streams/" + id + "/latest", bearer(dashboard));
+          if (reply.status == 200) out = json::parse(reply.body);
+          return reply.status == 200;
+        },
+        10s);
+    INFO(broker.log());
+    REQUIRE_FALSE(out.is_null());
+    return out;
+  };
+
+  REQUIRE(pub("senml/noise/e2e-noise-1",
+              R"([{"bn":"urn:dev:ops:e2e-noise-1:","bt":)" + bt +
+                  R"(,"n":"LAeq","u":"dB",)"
+                  R"("v":61.5},{"n":"LAmax","u":"dB","v":78},{"n":"lat","u":"lat","v":51.05},)"
+                  R"({"n":"lon","u":"lon","v":3.72}])"));
+  auto noise = latest("e2e-noise-1");
+  CHECK(noise["kind"] == "noise");
+  CHECK(noise["ts"] == at);
+  CHECK(noise["values"]["laeq"] == 61.5);
+  CHECK(noise["values"]["lamax"] == 78);
+  CHECK(noise["location"]["lat"] == 51.05);
+
+  REQUIRE(pub("v3/city-air@demo/devices/e2e-aq-9/up",
+              R"({"end_device_ids":{"device_id":"e2e-aq-9","dev_eui":"70B3D57ED0041234"},)"
+              R"("received_at":")" +
+                  at +
+                  R"(","uplink_message":{"decoded_payload":)"
+                  R"({"pm2_5":8.4,"pm10":14.9,"no2":21.3,"temperature":11.6,"humidity":0.785},)"
+                  R"("locations":{"user":{"latitude":50.88,"longitude":4.7}}}})"));
+  auto air = latest("e2e-aq-9");
+  CHECK(air["ts"] == at);
+  CHECK(air["values"]["pm25"] == 8.4);
+  CHECK(air["values"]["humidity"] == 78.5);
+
+  REQUIRE(pub("application/6f1c2a9e-4b7d-4e0a-9c55-2d3b8f7a1e10/device/0004a30b00f1e2d3/event/up",
+              R"({"time":")" + later +
+                  R"(","deviceInfo":{"deviceName":"e2e-spot-3",)"
+                  R"("devEui":"0004a30b00f1e2d3"},"object":{"occupied":true,"battery_v":3.6}})"));
+  auto spot = latest("e2e-spot-3");
+  CHECK(spot["kind"] == "parking");
+  CHECK(spot["ts"] == later);
+  CHECK(spot["values"] == json{{"occupied", true}});
+
+  const std::string uplink =
+      R"({"end_device_ids":{"device_id":"e2e-bin-4"},"uplink_message":{"received_at":)"
+      R"(")" +
+      at +
+      R"(","decoded_payload":{"level":"830 mm","full":false,"fire":false,)"
+      R"("tilt":false,"battery":false,"angle":"0 °","temperature":"19 ℃"}}})";
+  auto posted = client.post("/v1/ingest/tts-waste", uplink, bearer(gateway));
+  INFO(posted.body);
+  REQUIRE(posted.status == 202);
+  auto bin = latest("e2e-bin-4");
+  CHECK(bin["values"]["fill_level"] == 37);
+  CHECK(bin["values"]["temperature"] == 19);
+  CHECK(client.post("/v1/ingest/chirpstack-waste?event=status", "{}", bearer(gateway)).status ==
+        204);
+
+  // Hostile payloads are refused and counted; the broker stays up.
+  REQUIRE(pub("senml/noise/e2e-noise-1", R"([{"n":"LAeq","u":"Cel","v":1}])"));
+  REQUIRE(pub("v3/city-waste@demo/devices/e2e-bin-4/up",
+              R"({"end_device_ids":{"device_id":"e2e-bin-4"},"uplink_message":{}})"));
+  REQUIRE(pub("senml/noise/e2e-noise-1", std::string(5000, '[')));
+  bool counted = wait_until(
+      [&] {
+        auto metrics = client.get("/metrics").body;
+        return metrics.find(
+                   "databroker_mqtt_messages_rejected_total{reason=\"unit_mismatch\"} 1") !=
+                   std::string::npos &&
+               metrics.find("reason=\"missing_decoded_payload\"} 1") != std::string::npos &&
+               metrics.find("reason=\"malformed_json\"} 1") != std::string::npos;
+      },
+      10s);
+  INFO(client.get("/metrics").body);
+  CHECK(counted);
+  CHECK(client.get("/healthz").status == 200);
+  CHECK(latest("e2e-noise-1")["values"]["laeq"] == 61.5);
+  CHECK(broker.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("every reading acknowledged with 202 survives SIGKILL with the same seq",
           "[e2e][crash]") {
   MosquittoServer mosquitto;

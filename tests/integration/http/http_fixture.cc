@@ -26,7 +26,7 @@ T take(core::Result<T> result, const char* what) {
 
 }  // namespace
 
-HttpFixture::HttpFixture(HttpFixtureOptions options) {
+HttpFixture::HttpFixture(HttpFixtureOptions options) : sources(std::move(options.sources)) {
   storage = take(log::open_rocksdb_storage({dir.file("db"), log::Durability::Sync}), "open log");
   profiles = take(access::ProfileSet::make({profile("city-dashboard", false, true, false),
                                             profile("mobility-partner", false, false, false),
@@ -87,6 +87,7 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) {
       .commit_signal = &commit_signal,
       .followers = &*followers,
       .webhooks = webhooks.get(),
+      .sources = &sources,
   };
   server = std::make_unique<http::HttpServer>(options.http, services);
   if (auto started = server->start(); !started) FAIL("start: " << started.error().message);

@@ -52,6 +52,8 @@ struct HttpFixtureOptions {
   std::size_t recent_readings = 1024;
   // When set, a webhook registry over the fixture's meta store serves /v1/admin/webhooks.
   std::optional<hub::WebhookRegistryOptions> webhooks;
+  // Declared ingest sources (POST /v1/ingest/{source} for those with http: true).
+  std::vector<core::IngestSource> sources;
 };
 
 class HttpFixture {
@@ -84,6 +86,7 @@ class HttpFixture {
   // What POST /v1/admin/policy/reload compiles; a test edits it, then reloads.
   std::string policy_yaml;
   std::unique_ptr<hub::WebhookRegistry> webhooks;  // with HttpFixtureOptions::webhooks
+  std::vector<core::IngestSource> sources;         // HttpFixtureOptions::sources
   FakeIngestSink fake_sink;
   std::atomic<bool> log_open{true};
   std::atomic<bool> mqtt_connected{true};

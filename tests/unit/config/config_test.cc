@@ -1062,3 +1062,115 @@ TEST_CASE("webhooks keys out of range are problems on their lines", "[config][we
 }
 
 }  // namespace databroker::config
+
+namespace databroker::config {
+namespace {
+
+bool has_problem(const std::vector<ConfigProblem>& problems, int line, std::string_view text) {
+  return std::any_of(problems.begin(), problems.end(), [&](const ConfigProblem& p) {
+    return p.line == line && p.reason.find(text) != std::string::npos;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("the example configuration declares exactly the simulator's ingest sources",
+          "[config][sources]") {
+  auto config =
+      load_config(std::string(kSourceDir) + "/deploy/databroker.example.yaml", no_environment());
+  REQUIRE(config);
+  const auto& sources = config->ingest.sources;
+  REQUIRE(sources.size() == 5);
+  struct Expected {
+    const char* name;
+    core::SourceFormat format;
+    const char* filter;
+    bool http;
+    const char* kind;
+  };
+  const Expected expected[] = {
+      {"senml", core::SourceFormat::Senml, "senml/+/+", false, ""},
+      {"tts-waste", core::SourceFormat::Tts, "v3/city-waste@demo/devices/+/up", true, "waste_bin"},
+      {"tts-air", core::SourceFormat::Tts, "v3/city-air@demo/devices/+/up", true, "air_quality"},
+      {"chirpstack-parking", core::SourceFormat::ChirpStack,
+       "application/6f1c2a9e-4b7d-4e0a-9c55-2d3b8f7a1e10/device/+/event/up", true, "parking"},
+      {"chirpstack-waste", core::SourceFormat::ChirpStack,
+       "application/0c7e9a52-3f1d-4b8e-a6c4-5d2e1f0a9b87/device/+/event/up", true, "waste_bin"},
+  };
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    INFO(expected[i].name);
+    CHECK(sources[i].name == expected[i].name);
+    CHECK(sources[i].format == expected[i].format);
+    REQUIRE(sources[i].mqtt_topic);
+    CHECK(sources[i].mqtt_topic->filter() == expected[i].filter);
+    CHECK(sources[i].http == expected[i].http);
+    CHECK(sources[i].kind == expected[i].kind);
+    CHECK(sources[i].sensor_id == core::SensorIdRule::DeviceId);
+  }
+  const auto& waste = sources[4].mapping.front();
+  CHECK(waste.to == "fill_level");
+  REQUIRE(waste.fill);
+  CHECK(waste.fill->bin_depth_mm == 1200);
+  CHECK(waste.fill->blind_zone_mm == 200);
+  CHECK(waste.fill->bin_depth_tag == "binDepthMm");
+  CHECK(sources[2].mapping.back().unit == "/");
+  CHECK(parse_ok("").ingest.sources.empty());
+}
+
+TEST_CASE("ingest.sources problems are reported with their lines", "[config][sources]") {
+  const std::string yaml =
+      "ingest:\n"                                         // 1
+      "  sources:\n"                                      // 2
+      "    - name: Bad Name\n"                            // 3
+      "      format: senml\n"                             // 4
+      "      mqtt_topic: senml/{kind}\n"                  // 5
+      "    - name: tts\n"                                 // 6
+      "      format: ttn\n"                               // 7
+      "      http: true\n"                                // 8
+      "    - name: waste\n"                               // 9
+      "      format: tts\n"                               // 10
+      "      mqtt_topic: sensors/waste_bin/+\n"           // 11
+      "      kind: waste_bin\n"                           // 12
+      "      mapping:\n"                                  // 13
+      "        - {from: level, to: fill}\n"               // 14
+      "        - {from: t, to: temperature, unit: mm}\n"  // 15
+      "        - {from: x, to: tilted, scale: 2}\n"       // 16
+      "        - from: d\n"                               // 17
+      "          to: fill_level\n"                        // 18
+      "          fill_from_distance: {bin_depth_mm: 100, blind_zone_mm: 200, bin_depth_tag: d}\n"
+      "    - name: waste\n"                                            // 20
+      "      format: chirpstack\n"                                     // 21
+      "      mqtt_topic: application/+/device/{sensor_id}/event/up\n"  // 22
+      "      colour: red\n"                                            // 23
+      "    - name: other\n"                                            // 24
+      "      format: senml\n"                                          // 25
+      "      mqtt_topic: a/{sensor_id}\n"                              // 26
+      "      http: true\n"                                             // 27
+      "      kind: volcano\n"                                          // 28
+      "      mapping: []\n"                                            // 29
+      "    - name: again\n"                                            // 30
+      "      format: native\n"                                         // 31
+      "      mqtt_topic: a/+\n";                                       // 32
+  auto problems = problems_of(yaml);
+  CHECK(has_problem(problems, 3, "ingest.sources[0].name: 'Bad Name' must match"));
+  CHECK(has_problem(problems, 5, "a senml topic needs a {sensor_id} level"));
+  CHECK(has_problem(problems, 7, "ingest.sources[1].format: expected one of native, senml"));
+  CHECK(has_problem(problems, 11, "overlaps 'sensors/+/+' of mqtt.topic_prefix"));
+  CHECK(has_problem(problems, 14, "kind 'waste_bin' has no measurement 'fill'"));
+  CHECK(has_problem(problems, 15, "'mm' does not convert to the unit of 'temperature'"));
+  CHECK(has_problem(problems, 16, "'tilted' is a boolean"));
+  CHECK(has_problem(problems, 19, "bin_depth_mm must exceed blind_zone_mm"));
+  CHECK(has_problem(problems, 19, "device tags are read from ChirpStack's deviceInfo.tags only"));
+  CHECK(has_problem(problems, 20, "source 'waste' is declared twice (first on line 9)"));
+  CHECK(has_problem(problems, 22, "{sensor_id} does not apply to chirpstack"));
+  CHECK(has_problem(problems, 23, "unknown key 'colour' in ingest.sources[3]"));
+  CHECK(has_problem(problems, 28, "unknown kind 'volcano'"));
+  CHECK(has_problem(problems, 29, "mapping: applies to tts and chirpstack sources only"));
+  CHECK(has_problem(problems, 32, "'a/+' overlaps 'a/+' of ingest.sources[4] (line 26)"));
+  CHECK(has_problem(problems_of("ingest:\n  sources:\n    - {name: x, format: tts, http: true}\n"),
+                    3, "ingest.sources[0].kind: is required for a tts source"));
+  CHECK(has_problem(problems_of("ingest:\n  sources:\n    - {name: x, format: senml}\n"), 3,
+                    "a source needs an mqtt_topic or http: true"));
+}
+
+}  // namespace databroker::config
