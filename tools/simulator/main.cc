@@ -48,6 +48,8 @@ constexpr const char* kUsage = R"(usage: databroker-simulator [--option value]..
   --declarations yaml       write the fleet's entries for a sensors file and exit
   --print N                 write N payloads ("<topic or route> <body>" lines) to stdout and exit,
                             without a network
+  --print-readings N        write the N readings those payloads should become, one native JSON
+                            object (with sensor and kind) per line, and exit (for checks)
 )";
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -72,6 +74,7 @@ struct Run {
   std::string key;
   std::size_t batch = 0;
   std::optional<std::uint64_t> print;
+  bool print_readings = false;  // --print-readings: what the broker should store, not the payload
   bool declarations = false;
 };
 
@@ -92,10 +95,10 @@ bool read_number(const tools::Options& o, const std::string& name, T& out, doubl
 
 std::optional<Run> parse_run(int argc, char** argv, core::TimestampMs now) {
   const auto o = tools::parse_options(argc, argv, 1);
-  const auto unknown =
-      tools::unknown_options(o, {"transport", "format", "sensors", "rate", "duration", "count",
-                                 "speed", "start", "seed", "host", "port", "mqtt-port", "qos",
-                                 "client-id", "key", "batch", "print", "declarations"});
+  const auto unknown = tools::unknown_options(
+      o, {"transport", "format", "sensors", "rate", "duration", "count", "speed", "start", "seed",
+          "host", "port", "mqtt-port", "qos", "client-id", "key", "batch", "print",
+          "print-readings", "declarations"});
   const auto leftover = tools::leftover_words(argc, argv, 1);
   if (!unknown.empty() || !leftover.empty()) {
     std::fprintf(stderr, "databroker-simulator: unknown option or missing value: %s\n%s",
@@ -125,12 +128,18 @@ std::optional<Run> parse_run(int argc, char** argv, core::TimestampMs now) {
       !read_number(o, "port", run.port, 1, 65535) ||
       !read_number(o, "mqtt-port", run.mqtt_port, 1, 65535) ||
       !read_number(o, "qos", run.qos, 0, 2) || !read_number(o, "batch", run.batch, 1, 10000) ||
-      !read_number(o, "count", count, 1, 9e15) || !read_number(o, "print", print, 1, 9e15)) {
+      !read_number(o, "count", count, 1, 9e15) || !read_number(o, "print", print, 1, 9e15) ||
+      !read_number(o, "print-readings", print, 1, 9e15)) {
     return std::nullopt;
   }
   run.seed = static_cast<std::uint64_t>(seed);
   if (o.count("count")) run.count = static_cast<std::uint64_t>(count);
-  if (o.count("print")) run.print = static_cast<std::uint64_t>(print);
+  if (o.count("print") && o.count("print-readings")) {
+    std::fprintf(stderr, "databroker-simulator: --print and --print-readings exclude each other\n");
+    return std::nullopt;
+  }
+  if (o.count("print") || o.count("print-readings")) run.print = static_cast<std::uint64_t>(print);
+  run.print_readings = o.count("print-readings") > 0;
   if (o.count("duration")) {
     auto d = config::parse_duration(o.at("duration"));
     if (!d) {
@@ -169,7 +178,9 @@ int print_payloads(const Run& run, std::vector<SimSensor>& fleet, const Schedule
   for (std::uint64_t k = 0; k < *run.print; ++k) {
     auto& sensor = fleet[k % fleet.size()];
     const Message m = encode(sensor.info(), sensor.sample(schedule.sim_time(k)));
-    if (run.transport == "http") {
+    if (run.print_readings) {
+      std::printf("%s\n", native_json(m.expected, true).c_str());
+    } else if (run.transport == "http") {
       const bool native = sensor.info().format == Format::Native;
       std::printf("%s %s\n", m.http_target.c_str(),
                   (native ? native_json(m.expected, true) : m.body).c_str());

@@ -312,10 +312,11 @@ Message tts_message(const SensorInfo& sensor, const Sample& sample) {
   Uplink uplink = air ? air_node(r) : df702(r, radio, sensor.bin_depth_mm);
   const std::string application = air ? "city-air" : "city-waste";
   const Gateway& gateway = kGateways[static_cast<std::size_t>(radio.gateway) % kGateways.size()];
-  // The application and network servers' receipt is the observation time; the gateway heard
-  // the frame a little earlier.
-  const std::string received = core::format_rfc3339(r.ts);
-  const std::string heard = core::format_rfc3339(r.ts - 15 - static_cast<int>(radio.random % 25));
+  // The gateway hears the frame at the observation time (what the broker takes, reference §2.6);
+  // the network and application servers receive it a little later.
+  const std::string heard = core::format_rfc3339(r.ts);
+  const std::string received =
+      core::format_rfc3339(r.ts + 15 + static_cast<int>(radio.random % 25));
 
   Json message;
   message["end_device_ids"] = {{"device_id", sensor.id},
