@@ -1,52 +1,27 @@
 #include "adapters/codecs/senml.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <iterator>
 #include <string>
 
+#include "tests/unit/codecs/decode_checks.h"
+
 using namespace databroker;
+using namespace databroker::codec_tests;
 using codecs::decode_senml;
 
 namespace {
 
-constexpr core::TimestampMs kNow = 1'795'860'900'000;
-
-std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(DATABROKER_SOURCE_DIR) + "/tests/data/formats/" + name);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-const core::KindCatalog& catalog() {
-  static const core::KindCatalog kinds = core::KindCatalog::with_builtins();
-  return kinds;
-}
-
 core::Result<std::vector<core::Reading>> decode(std::string_view payload,
                                                 std::string_view kind = "air_quality",
                                                 std::string_view sensor = "aq-1") {
-  return decode_senml(payload, {sensor, kind}, catalog(), {}, kNow, 100);
-}
-
-double number(const core::Reading& reading, std::string_view name) {
-  const auto* m = reading.find(name);
-  REQUIRE(m);
-  return std::get<double>(m->value);
-}
-
-// "field:reason" of the first problem.
-std::string first_problem(const core::Result<std::vector<core::Reading>>& result) {
-  REQUIRE_FALSE(result);
-  REQUIRE_FALSE(result.error().details.empty());
-  const auto& d = result.error().details.front();
-  return d.field + ":" + d.reason;
+  return decode_senml(payload, {sensor, kind}, builtin_kinds(), {}, kNow, 100);
 }
 
 }  // namespace
 
 TEST_CASE("the reference air-quality pack resolves to two readings in time order",
           "[codecs][senml]") {
-  auto result = decode(fixture("senml_air_quality.json"));
+  auto result = decode(read_fixture("senml_air_quality.json"));
   REQUIRE(result);
   REQUIRE(result->size() == 2);
   const auto& older = (*result)[0];
@@ -66,7 +41,7 @@ TEST_CASE("the reference air-quality pack resolves to two readings in time order
 }
 
 TEST_CASE("kg/m3 in a version 10 pack becomes micrograms per cubic metre", "[codecs][senml]") {
-  auto result = decode(fixture("senml_air_quality_primary.json"));
+  auto result = decode(read_fixture("senml_air_quality_primary.json"));
   REQUIRE(result);
   REQUIRE(result->size() == 1);
   CHECK(number(result->front(), "pm25") == Approx(8.4));
@@ -76,7 +51,7 @@ TEST_CASE("kg/m3 in a version 10 pack becomes micrograms per cubic metre", "[cod
 
 TEST_CASE("the reference parking-spot pack gives the state now and 30 minutes ago",
           "[codecs][senml]") {
-  auto result = decode(fixture("senml_parking_spot.json"), "parking", "spot-1");
+  auto result = decode(read_fixture("senml_parking_spot.json"), "parking", "spot-1");
   REQUIRE(result);
   REQUIRE(result->size() == 2);
   CHECK((*result)[0].ts == 1'730'442'600'000 - 1'800'000);
@@ -89,7 +64,7 @@ TEST_CASE("the reference parking-spot pack gives the state now and 30 minutes ag
 }
 
 TEST_CASE("the reference car-park pack maps availableSpots and totalSpots", "[codecs][senml]") {
-  auto result = decode(fixture("senml_car_park.json"), "parking", "p2");
+  auto result = decode(read_fixture("senml_car_park.json"), "parking", "p2");
   REQUIRE(result);
   REQUIRE(result->size() == 1);
   CHECK(number(result->front(), "free_spots") == 132);
@@ -194,15 +169,15 @@ TEST_CASE("without a sensor in the path the base name names each sensor", "[code
   };
   auto result = decode_senml(R"([{"bn":"urn:dev:ops:aq-1:","n":"pm10","v":4},
                                  {"bn":"urn:dev:ops:n-1:","n":"LAeq","u":"dB","v":55}])",
-                             {}, catalog(), registry, kNow, 100);
+                             {}, builtin_kinds(), registry, kNow, 100);
   REQUIRE(result);
   REQUIRE(result->size() == 2);
   CHECK(((*result)[0].sensor_id == "aq-1" || (*result)[1].sensor_id == "aq-1"));
   for (const auto& r : *result) CHECK(r.kind == (r.sensor_id == "aq-1" ? "air_quality" : "noise"));
-  auto unknown = decode_senml(R"([{"bn":"urn:dev:ops:zz:","n":"pm10","v":4}])", {}, catalog(),
+  auto unknown = decode_senml(R"([{"bn":"urn:dev:ops:zz:","n":"pm10","v":4}])", {}, builtin_kinds(),
                               registry, kNow, 100);
   CHECK(first_problem(unknown) == "[0]:unknown_sensor");
-  auto unnamed = decode_senml(R"([{"n":"pm10","v":4}])", {}, catalog(), registry, kNow, 100);
+  auto unnamed = decode_senml(R"([{"n":"pm10","v":4}])", {}, builtin_kinds(), registry, kNow, 100);
   CHECK(first_problem(unnamed) == "[0].n:invalid_sensor_id");
 }
 

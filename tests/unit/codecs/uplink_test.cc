@@ -1,31 +1,21 @@
 #include "adapters/codecs/uplink.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "adapters/codecs/source_decoder.h"
 #include "broker/core/time.h"
+#include "tests/unit/codecs/decode_checks.h"
 
 using namespace databroker;
+using namespace databroker::codec_tests;
 using codecs::decode_uplink;
 using nlohmann::json;
 
 namespace {
 
-constexpr core::TimestampMs kNow = 1'795'860'900'000;
-
-json fixture(const std::string& name) {
-  std::ifstream in(std::string(DATABROKER_SOURCE_DIR) + "/tests/data/formats/" + name);
-  return json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
-}
-
-const core::KindCatalog& catalog() {
-  static const core::KindCatalog kinds = core::KindCatalog::with_builtins();
-  return kinds;
-}
+json fixture(const std::string& name) { return json::parse(read_fixture(name)); }
 
 core::FieldMapping fill_mapping(std::string tag = "") {
   core::FieldMapping m{"level", "fill_level", "", 1, 0, core::FillFromDistance{1200, 200, tag}};
@@ -45,20 +35,7 @@ core::IngestSource waste_source(core::SourceFormat format, std::string tag = "")
 
 core::Result<std::vector<core::Reading>> decode(const json& payload,
                                                 const core::IngestSource& source) {
-  return decode_uplink(payload.dump(), source, source.kind, catalog(), kNow);
-}
-
-double number(const core::Reading& reading, std::string_view name) {
-  const auto* m = reading.find(name);
-  REQUIRE(m);
-  return std::get<double>(m->value);
-}
-
-std::string first_problem(const core::Result<std::vector<core::Reading>>& result) {
-  REQUIRE_FALSE(result);
-  REQUIRE_FALSE(result.error().details.empty());
-  const auto& d = result.error().details.front();
-  return d.field + ":" + d.reason;
+  return decode_uplink(payload.dump(), source, source.kind, builtin_kinds(), kNow);
 }
 
 }  // namespace
@@ -192,8 +169,8 @@ TEST_CASE("broken envelopes and decoded values are rejected with a reason", "[co
   nothing_mapped["uplink_message"]["decoded_payload"] = {{"angle", "0 °"}};
   CHECK(first_problem(decode(nothing_mapped, tts)) ==
         "uplink_message.decoded_payload:empty_values");
-  CHECK(first_problem(codecs::decode_uplink("{\"end_device_ids\":", tts, "waste_bin", catalog(),
-                                            kNow)) == "$:malformed_json");
+  CHECK(first_problem(codecs::decode_uplink("{\"end_device_ids\":", tts, "waste_bin",
+                                            builtin_kinds(), kNow)) == "$:malformed_json");
 }
 
 TEST_CASE("unknown envelope keys are ignored", "[codecs][uplink]") {
@@ -210,13 +187,13 @@ TEST_CASE("the source decoder picks the codec of the source's format", "[codecs]
   senml.name = "senml";
   senml.format = core::SourceFormat::Senml;
   auto readings = codecs::decode_for_source(senml, R"([{"n":"LAeq","u":"dB","v":60}])",
-                                            {"n-1", "noise"}, catalog(), {}, kNow, 10);
+                                            {"n-1", "noise"}, builtin_kinds(), {}, kNow, 10);
   REQUIRE(readings);
   CHECK(readings->front().find("laeq"));
   core::IngestSource native;
   native.format = core::SourceFormat::Native;
   readings = codecs::decode_for_source(native, R"({"values":{"laeq":60}})", {"n-1", "noise"},
-                                       catalog(), {}, kNow, 10);
+                                       builtin_kinds(), {}, kNow, 10);
   REQUIRE(readings);
   CHECK(readings->front().kind == "noise");
 }
