@@ -9,7 +9,9 @@ packages=(
   libpaho-mqttpp-dev libpaho-mqtt-dev
   nlohmann-json3-dev librocksdb-dev libyaml-cpp-dev libssl-dev libexpected-dev libsimdjson-dev
   catch2 clang-format
-  mosquitto mosquitto-clients curl
+  mosquitto mosquitto-clients libmosquitto-dev curl
+  # the benchmark's ceilings (tools/bench/run.sh): a server answering 204, and its HTTP driver
+  nginx-light wrk
 )
 
 # Node.js runs the test clients that nobody here wrote (npm eventsource, ws). A machine that
@@ -35,6 +37,14 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "databroker: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
+# Debian's nginx package starts a service on port 80 when installed; the benchmark starts its
+# own on a free port, so no service is wanted: a policy-rc.d that refuses starts, for the
+# duration of this install only (an existing one is left alone).
+policy_rc=/usr/sbin/policy-rc.d
+if [ ! -e "$policy_rc" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy_rc" && chmod +x "$policy_rc"
+  trap 'rm -f "$log" "$policy_rc"' EXIT
+fi
 if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
   cat "$log" >&2
   echo "databroker: package installation failed" >&2

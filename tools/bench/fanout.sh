@@ -22,23 +22,13 @@ for case in 1:10000 100:10000 1000:1000; do
   subscribers=${case%%:*}
   rate=${case##*:}
   for run in $(seq "$runs"); do
-    http_port=$(free_port)
-    cp "$root/deploy/databroker.example.yaml" "$root/deploy/sensors.example.yaml" \
-       "$root/deploy/policy.example.yaml" "$work/"
-    # 1,000 subscribers need more than the default connection cap headroom.
-    sed -i 's/max_connections: [0-9]*/max_connections: 4096/' "$work/databroker.example.yaml"
-    export DATABROKER_DATA_DIR="$work/data-$subscribers-$run" DATABROKER_HTTP_LISTEN="127.0.0.1:$http_port" \
-           DATABROKER_MQTT_URI="tcp://127.0.0.1:$mqtt_port"
-    key=$("$bin" keys create --profile sensor-gateway --config "$work/databroker.example.yaml" 2>/dev/null)
     ulimit -n 8192
-    "$bin" serve --config "$work/databroker.example.yaml" >"$work/broker.log" 2>&1 &
-    broker=$!
-    pids+=($broker)
-    wait_port "$http_port"
+    # 1,000 subscribers need more than the default connection cap headroom.
+    start_broker "fanout-$subscribers-$run" -e 's/max_connections: [0-9]*/max_connections: 4096/'
     printf '%5s subscribers, %6s readings/s, run %s: ' "$subscribers" "$rate" "$run"
-    "$fanout" --port "$http_port" --ingest-key "$key" --subscribers "$subscribers" --rate "$rate" \
-      --seconds "$seconds" --sensors 100 || echo "(run failed; broker log: $(tail -3 "$work/broker.log"))"
-    kill -TERM "$broker"
-    wait "$broker" || true
+    "$fanout" --port "$http_port" --ingest-key "$gateway" --subscribers "$subscribers" --rate "$rate" \
+      --seconds "$seconds" --sensors 100 ||
+      echo "(run failed; broker log: $(tail -3 "$work/broker-fanout-$subscribers-$run.log"))"
+    stop_broker
   done
 done

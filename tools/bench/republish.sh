@@ -17,30 +17,19 @@ loadgen="$root/build/release/tools/loadgen/databroker-loadgen"
 [ -x "$bin" ] && [ -x "$loadgen" ] || "$root/deploy/build.sh" release databroker databroker-loadgen
 
 source "$root/tools/bench/lib.sh"
-metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v name="$2" '$1 == name {print $2}'; }
 now() { date +%s.%N; }
 start_mosquitto
 
 echo "machine: $(nproc) cores, $(uname -r); $(date -u +%Y-%m-%dT%H:%MZ); $messages messages, durability $durability, max_in_flight $in_flight"
 for republish in false true; do
-  http_port=$(free_port)
-  sed -e "s/durability: sync/durability: $durability/" \
-      -e "/^  republish:/,/enabled:/ s/enabled: false/enabled: $republish/" \
-      -e "s/max_in_flight: 100/max_in_flight: $in_flight/" \
-      "$root/deploy/databroker.example.yaml" >"$work/databroker.yaml"
-  cp "$root/deploy/sensors.example.yaml" "$root/deploy/policy.example.yaml" "$work/"
-  export DATABROKER_DATA_DIR="$work/data-$republish" DATABROKER_HTTP_LISTEN="127.0.0.1:$http_port" \
-         DATABROKER_MQTT_URI="tcp://127.0.0.1:$mqtt_port"
-  "$bin" serve --config "$work/databroker.yaml" >"$work/broker-$republish.log" 2>&1 &
-  broker=$!
-  pids+=($broker)
-  wait_port "$http_port"
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/null && break; sleep 0.1; done
+  start_broker "$republish" -e "s/durability: sync/durability: $durability/" \
+    -e "/^  republish:/,/enabled:/ s/enabled: false/enabled: $republish/" \
+    -e "s/max_in_flight: 100/max_in_flight: $in_flight/"
   echo "== republish: $republish"
   if [ "$republish" = true ]; then
     mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -q 1 -t 'open/#' -i bench-dashboard >"$work/received.txt" &
     sub=$!
-    pids+=($sub)
+    pids+=("$sub")
     if [ -n "${PERF_OUT:-}" ]; then
       perf record -g -o "$PERF_OUT" -p "$broker" >/dev/null 2>&1 &
       perf_pid=$!
@@ -65,7 +54,6 @@ for republish in false true; do
     kill "$sub" 2>/dev/null || true
     if [ -n "${perf_pid:-}" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   fi
-  kill -TERM "$broker"
-  wait "$broker" || true
+  stop_broker
   grep -E " (warn|error) " "$work/broker-$republish.log" | head -5 || true
 done

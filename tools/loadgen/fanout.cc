@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "tools/common/latency.h"
 #include "tools/common/options.h"
 
 namespace net = boost::asio;
@@ -232,7 +233,7 @@ int main(int argc, char** argv) {
     for (const auto& p : posted) {
       for (auto seq = p.first; seq <= p.last; ++seq) sent_at[seq - first] = p.sent_us;
     }
-    std::vector<std::int64_t> latencies;
+    databroker::tools::LatencySamples latencies;
     std::uint64_t delivered = 0, lost = 0, duplicates = 0, foreign = 0;
     const std::uint64_t expected = static_cast<std::uint64_t>(n - failed * per_batch);
     for (auto& s : subs) {
@@ -248,20 +249,12 @@ int main(int argc, char** argv) {
         }
         seen[seq - first] = true;
         ++delivered;
-        latencies.push_back(at - sent_at[seq - first]);
+        latencies.add(at - sent_at[seq - first]);
       }
       for (auto seq = first; seq <= last; ++seq) {
         if (sent_at[seq - first] >= 0 && !seen[seq - first]) ++lost;
       }
     }
-    std::sort(latencies.begin(), latencies.end());
-    const auto pct = [&](double p) {
-      if (latencies.empty()) return 0.0;
-      return latencies[std::min(
-                 latencies.size() - 1,
-                 static_cast<std::size_t>(p * static_cast<double>(latencies.size())))] /
-             1000.0;
-    };
     std::printf(
         "fanout: %ld subscribers, %ld readings/s offered, %.0f readings/s ingested, %.0f events/s "
         "delivered, lost %llu, duplicates %llu, other %llu; latency ms p50 %.2f p99 %.2f max "
@@ -269,8 +262,12 @@ int main(int argc, char** argv) {
         subscribers, rate, static_cast<double>(expected) / ingest_seconds,
         static_cast<double>(delivered) / delivery_seconds, static_cast<unsigned long long>(lost),
         static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(foreign),
-        pct(0.5), pct(0.99), latencies.empty() ? 0.0 : latencies.back() / 1000.0,
+        latencies.percentile_ms(0.5), latencies.percentile_ms(0.99), latencies.max_ms(),
         static_cast<unsigned long long>(delivered));
+    std::printf("bench events_per_s=%.0f lost=%llu duplicates=%llu p50_ms=%.3f p99_ms=%.3f\n",
+                static_cast<double>(delivered) / delivery_seconds,
+                static_cast<unsigned long long>(lost), static_cast<unsigned long long>(duplicates),
+                latencies.percentile_ms(0.5), latencies.percentile_ms(0.99));
     return lost == 0 && failed == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "databroker-fanout: %s\n", e.what());
