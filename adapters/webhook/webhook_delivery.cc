@@ -272,6 +272,8 @@ struct WebhookDelivery::Impl {
   std::thread thread;
   hub::CommitSignal::Subscription subscription;
   std::atomic<bool> wake_pending{false};
+  // Mirrors workers.size() for the committer thread: with no webhook, a commit posts nothing.
+  std::atomic<std::size_t> worker_count{0};
   bool started = false;
   bool stopped = false;
 
@@ -571,6 +573,7 @@ void WebhookDelivery::Impl::sync() {
     it->second->cancel();
     it = workers.erase(it);
   }
+  worker_count.store(workers.size(), std::memory_order_relaxed);
 }
 
 void WebhookDelivery::Impl::poke_all() {
@@ -593,6 +596,7 @@ void WebhookDelivery::Impl::schedule_poll() {
 
 void WebhookDelivery::Impl::wake() {
   // Coalesced: a burst of commits posts one wake-up.
+  if (worker_count.load(std::memory_order_relaxed) == 0) return;
   if (wake_pending.exchange(true)) return;
   asio::post(io, [this] {
     wake_pending.store(false);

@@ -80,8 +80,9 @@ core::Status IngestPipeline::enqueue(std::vector<core::Reading> batch, IngestPat
   queued_readings_ += size;
   counters_.queued_readings.store(queued_readings_, std::memory_order_relaxed);
   queue_.push_back(Pending{std::move(batch), path, std::move(done)});
+  const bool wake = committer_waiting_;
   lock.unlock();
-  has_work_.notify_one();
+  if (wake) has_work_.notify_one();
   return core::ok();
 }
 
@@ -98,11 +99,14 @@ void IngestPipeline::stop() {
 
 void IngestPipeline::run_committer() {
   std::vector<Pending> group;
+  bool linger = false;
   while (true) {
     std::size_t group_readings = 0;
     {
       std::unique_lock lock(mutex_);
+      committer_waiting_ = true;
       has_work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      committer_waiting_ = false;
       if (queue_.empty()) return;  // stopping, and everything queued is committed
       // Group commit: everything waiting, up to the cap, goes into one atomic write.
       while (!queue_.empty() && (group.empty() || group_readings + queue_.front().batch.size() <=
@@ -120,8 +124,14 @@ void IngestPipeline::run_committer() {
       // write in progress too.
       queued_readings_ -= group_readings;
       counters_.queued_readings.store(queued_readings_, std::memory_order_relaxed);
+      linger = !stopping_ && group_readings < options_.linger_below_readings;
     }
     has_room_.notify_all();
+    // A small group under load means submissions trickle in one by one: let a few gather.
+    // Sleeping rather than waiting keeps the submitters from notifying meanwhile.
+    if (linger && options_.commit_linger.count() > 0) {
+      std::this_thread::sleep_for(options_.commit_linger);
+    }
   }
 }
 
