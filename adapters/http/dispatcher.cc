@@ -121,6 +121,7 @@ void Dispatcher::dispatch(HttpRequest request, Respond respond) noexcept {
                                       [](const NameValue& p) { return p.first == "access_token"; });
       if (token != request.query.end()) {
         if (token->second.empty()) {
+          metrics_.authentication_failed();
           return answer(problem_response(
               core::Error{core::ErrorCode::Unauthenticated, "the access_token is empty", {}}));
         }
@@ -132,7 +133,10 @@ void Dispatcher::dispatch(HttpRequest request, Respond respond) noexcept {
     }
     if (found.route->options.authenticate) {
       auto identity = authenticate(request, services_.keys, services_.profiles);
-      if (!identity) return answer(problem_response(identity.error()));
+      if (!identity) {
+        metrics_.authentication_failed();
+        return answer(problem_response(identity.error()));
+      }
       request.identity = std::move(*identity);
       exchange->key_id = request.identity.key_id;
     } else {

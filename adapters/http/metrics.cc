@@ -82,6 +82,12 @@ void HttpMetrics::append_prometheus(std::string& out) const {
   out += "# TYPE databroker_http_ingest_events_ignored_total counter\n";
   out += "databroker_http_ingest_events_ignored_total " + std::to_string(ingest_events_ignored()) +
          "\n";
+  out +=
+      "# HELP databroker_http_authentication_failures_total Requests refused with 401 because "
+      "their API key or Authorization header did not authenticate.\n";
+  out += "# TYPE databroker_http_authentication_failures_total counter\n";
+  out += "databroker_http_authentication_failures_total " +
+         std::to_string(authentication_failures()) + "\n";
 }
 
 }  // namespace databroker::http

@@ -79,6 +79,12 @@ class HttpMetrics {
     return ingest_events_ignored_.load(std::memory_order_relaxed);
   }
 
+  // A request with a key (or an Authorization header) that did not authenticate.
+  void authentication_failed() { authentication_failures_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t authentication_failures() const {
+    return authentication_failures_.load(std::memory_order_relaxed);
+  }
+
   void append_prometheus(std::string& out) const;
 
  private:
@@ -97,6 +103,7 @@ class HttpMetrics {
   std::atomic<std::int64_t> websocket_subscribers_{0};
   std::atomic<std::uint64_t> websocket_events_sent_{0};
   mutable std::atomic<std::uint64_t> ingest_events_ignored_{0};
+  std::atomic<std::uint64_t> authentication_failures_{0};
   mutable std::mutex mutex_;  // guards requests_ and durations_
   std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
   std::map<std::string, Histogram, std::less<>> durations_;

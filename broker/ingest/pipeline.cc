@@ -231,10 +231,12 @@ void IngestPipeline::commit(std::vector<Pending>& group) {
   registry_.observe(readings);
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
   counters_.committed_readings.fetch_add(total, std::memory_order_relaxed);
-  counters_.commit_micros_total.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(
-                                              std::chrono::steady_clock::now() - started)
-                                              .count(),
-                                          std::memory_order_relaxed);
+  const auto took = std::chrono::steady_clock::now() - started;
+  counters_.commit_micros_total.fetch_add(
+      std::chrono::duration_cast<std::chrono::microseconds>(took).count(),
+      std::memory_order_relaxed);
+  counters_.commit_seconds.observe(std::chrono::duration<double>(took).count());
+  counters_.commit_readings.observe(static_cast<double>(total));
 
   // The readings are not needed past this point: the completions only report the seq range.
   if (options_.recent != nullptr) options_.recent->append(readings);

@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "broker/core/prometheus.h"
 #include "broker/core/time.h"
 #include "broker/hub/commit_signal.h"
 #include "broker/hub/recent_readings.h"
@@ -59,6 +60,10 @@ struct IngestCounters {
   std::atomic<std::uint64_t> committed_readings{0};
   std::atomic<std::uint64_t> commit_micros_total{0};
   std::atomic<std::uint64_t> queued_readings{0};
+  // Per group commit: how long the log write took (fsync included) and how many readings it held.
+  core::Histogram<12> commit_seconds{
+      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
+  core::Histogram<8> commit_readings{{1, 4, 16, 64, 256, 1024, 4096, 16384}};
 };
 
 class IngestPipeline final : public IngestSink {

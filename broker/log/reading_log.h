@@ -138,6 +138,10 @@ class ReadingLog {
 
   // The first seq still stored (after either retention), 0 when empty.
   virtual Seq first_seq() const = 0;
+
+  // Bytes the stored readings take, as the storage estimates them cheaply (for /metrics);
+  // nullopt when the implementation cannot tell.
+  virtual std::optional<std::uint64_t> size_bytes() const { return std::nullopt; }
 };
 
 // The RocksDB-backed log and meta store, one database. Opening recovers the seq counter.

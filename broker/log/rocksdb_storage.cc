@@ -192,6 +192,19 @@ class RocksDbReadingLog final : public ReadingLog {
     return first <= last ? first : 0;
   }
 
+  std::optional<std::uint64_t> size_bytes() const override {
+    std::uint64_t total = 0;
+    for (rocksdb::ColumnFamilyHandle* cf : {c_.readings, c_.by_stream}) {
+      for (const char* property :
+           {"rocksdb.total-sst-files-size", "rocksdb.cur-size-all-mem-tables"}) {
+        std::uint64_t value = 0;
+        if (!c_.db->GetIntProperty(cf, property, &value)) return std::nullopt;
+        total += value;
+      }
+    }
+    return total;
+  }
+
   Result<Reading> get(Seq seq) const override {
     rocksdb::PinnableSlice value;
     auto s = c_.db->Get(rocksdb::ReadOptions(), c_.readings, encode_seq_key(seq), &value);

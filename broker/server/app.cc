@@ -53,8 +53,9 @@ int start_failure(std::string_view what, const core::Error& error) {
 class PolicyLoader {
  public:
   PolicyLoader(std::string path, const access::ProfileSet& profiles, const core::KindCatalog& kinds,
-               policies::PolicyEngine& engine, const core::Clock& clock)
-      : path_(std::move(path)), engine_(engine), clock_(clock) {
+               policies::PolicyEngine& engine, const core::Clock& clock,
+               PolicyReloadCounters& counters)
+      : path_(std::move(path)), engine_(engine), clock_(clock), counters_(counters) {
     for (const auto& profile : profiles.all()) profiles_.insert(profile.name);
     for (const auto& kind : kinds.names()) kinds_.insert(kind);
   }
@@ -62,11 +63,13 @@ class PolicyLoader {
   core::Result<std::string> reload() {
     std::lock_guard lock(mutex_);  // two reloads at once would race to install
     if (path_.empty()) {
+      counters_.rejected.fetch_add(1, std::memory_order_relaxed);
       return core::fail(core::ErrorCode::InvalidArgument,
                         "no policy_file is configured; every stream stays closed");
     }
     auto compiled = policies::load_policy_file(path_, profiles_, kinds_);
     if (!compiled) {
+      counters_.rejected.fetch_add(1, std::memory_order_relaxed);
       std::vector<core::FieldError> details;
       for (const auto& problem : compiled.error()) {
         core::log_error("policy", problem.to_string(path_));
@@ -83,6 +86,7 @@ class PolicyLoader {
       core::log_warn("policy", warning.to_string(path_));
     }
     auto installed = engine_.install(*compiled, clock_.now_ms());
+    counters_.installed.fetch_add(1, std::memory_order_relaxed);
     core::log_info("policy", "version " + installed->version() + " in force (" +
                                  std::to_string((*compiled)->rules().size()) + " rules from " +
                                  path_ + ")");
@@ -93,6 +97,7 @@ class PolicyLoader {
   const std::string path_;
   policies::PolicyEngine& engine_;
   const core::Clock& clock_;
+  PolicyReloadCounters& counters_;
   std::set<std::string, std::less<>> profiles_;
   std::set<std::string, std::less<>> kinds_;
   std::mutex mutex_;  // serialises reloads
@@ -146,7 +151,9 @@ int run_server(const config::Config& config) {
   // The policy is checked before anything listens: a broken document at start is a
   // configuration problem (exit status 2), at reload it leaves the version in force.
   policies::PolicyEngine policy_engine;
-  PolicyLoader policy_loader(config.policy_file, *profiles, kinds, policy_engine, clock);
+  PolicyReloadCounters policy_reloads;
+  PolicyLoader policy_loader(config.policy_file, *profiles, kinds, policy_engine, clock,
+                             policy_reloads);
   if (!config.policy_file.empty()) {
     if (auto loaded = policy_loader.reload(); !loaded) {
       for (const auto& problem : loaded.error().details) {
@@ -239,7 +246,7 @@ int run_server(const config::Config& config) {
             return render_metrics({pipeline, reading_log, **registry, mqtt_ingest.get(), &audit,
                                    config.storage.queue_capacity_readings,
                                    &retention_pass.counters(), republisher.get(), webhooks->get(),
-                                   &webhook_delivery.counters()}) +
+                                   &webhook_delivery.counters(), &policy_engine, &policy_reloads}) +
                    hub_metrics.render(reading_log.last_seq());
           },
       .policy = policy_engine,

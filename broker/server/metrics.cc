@@ -49,6 +49,18 @@ std::string render_metrics(const MetricSources& s) {
            "Time spent in group commits, fsync included.");
   e.sample("databroker_log_commit_seconds_total", "",
            static_cast<double>(c.commit_micros_total.load()) / 1e6);
+  e.family("databroker_log_commit_duration_seconds", "histogram",
+           "Time per group commit (register new sensors, one atomic log write, fsync with sync "
+           "durability).");
+  e.histogram("databroker_log_commit_duration_seconds", "", c.commit_seconds);
+  e.family("databroker_log_commit_readings", "histogram", "Readings per group commit.");
+  e.histogram("databroker_log_commit_readings", "", c.commit_readings);
+  if (const auto size = s.log.size_bytes()) {
+    e.family("databroker_log_size_bytes", "gauge",
+             "Bytes the log's readings and stream index take in RocksDB (SST files and "
+             "memtables; the WAL not included).");
+    e.sample("databroker_log_size_bytes", "", static_cast<double>(*size));
+  }
   e.family("databroker_log_last_seq", "gauge", "Highest seq in the durable log.");
   e.sample("databroker_log_last_seq", "", static_cast<double>(s.log.last_seq()));
   e.family("databroker_log_first_seq", "gauge", "Lowest seq still stored (after retention).");
@@ -167,6 +179,18 @@ std::string render_metrics(const MetricSources& s) {
     e.sample("databroker_webhook_failures_total", "", w.failures.load());
     e.family("databroker_webhook_pauses_total", "counter", "Times a webhook was paused.");
     e.sample("databroker_webhook_pauses_total", "", w.pauses.load());
+  }
+  if (s.policy) {
+    e.family("databroker_policy_info", "gauge", "The version of the policy in force (always 1).");
+    e.sample("databroker_policy_info", label("version", s.policy->snapshot()->version()), 1);
+  }
+  if (s.policy_reloads) {
+    e.family("databroker_policy_reloads_total", "counter",
+             "Policy loads by outcome: installed, or rejected (the version in force stays).");
+    e.sample("databroker_policy_reloads_total", label("result", "installed"),
+             s.policy_reloads->installed.load());
+    e.sample("databroker_policy_reloads_total", label("result", "rejected"),
+             s.policy_reloads->rejected.load());
   }
   return e.take();
 }

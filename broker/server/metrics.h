@@ -2,6 +2,8 @@
 // retention). The HTTP server appends its request metrics to this text.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "adapters/mqtt/mqtt_ingest.h"
@@ -12,8 +14,15 @@
 #include "broker/log/reading_log.h"
 #include "broker/registry/sensor_registry.h"
 #include "broker/server/retention.h"
+#include "policies/engine.h"
 
 namespace databroker::server {
+
+// Policy reloads (at start, SIGHUP, POST /v1/admin/policy/reload), by outcome.
+struct PolicyReloadCounters {
+  std::atomic<std::uint64_t> installed{0};
+  std::atomic<std::uint64_t> rejected{0};
+};
 
 struct MetricSources {
   const ingest::IngestPipeline& pipeline;
@@ -27,6 +36,9 @@ struct MetricSources {
   // Partner webhooks; null: no webhook families (the counters also when delivery is disabled).
   const hub::WebhookRegistry* webhooks = nullptr;
   const webhook::DeliveryCounters* webhook_delivery = nullptr;
+  // The policy in force and its reloads; null: no policy families.
+  const policies::PolicyEngine* policy = nullptr;
+  const PolicyReloadCounters* policy_reloads = nullptr;
 };
 
 std::string render_metrics(const MetricSources& sources);

@@ -649,6 +649,70 @@ TEST_CASE(
   CHECK(broker.stop(SIGTERM) == 0);
 }
 
+TEST_CASE("/metrics passes Prometheus's own parser (promtool check metrics) after real traffic",
+          "[e2e][metrics]") {
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+  Broker broker(mosquitto);
+  const std::string gateway = broker.create_key("sensor-gateway");
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  HttpClient client(broker.port());
+  const auto now = core::TimestampMs(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+  // Traffic that fills every family with labels: HTTP and MQTT ingest, a refused reading, a
+  // key that does not authenticate, reads of several routes.
+  REQUIRE(client.post("/v1/readings", noise_batch(0, 50, now - 1000), bearer(gateway)).status ==
+          202);
+  REQUIRE(client
+              .post("/v1/sensors/noise/e2e-metrics-1/readings", R"({"values":{"laeq":190}})",
+                    bearer(gateway))
+              .status == 400);  // out of range: refused with the reason
+  REQUIRE(client.get("/v1/streams", bearer("dbk_not-a-key")).status == 401);
+  REQUIRE(client.get("/v1/streams").status == 200);
+  REQUIRE(run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", mosquitto.port_text(), "-q", "1",
+                       "-t", "sensors/noise/e2e-metrics-2", "-m", R"({"values":{"laeq":61.5}})"},
+                      10s) == 0);
+  REQUIRE(wait_until(
+      [&] {
+        return client.get("/metrics")
+                   .body.find("databroker_readings_ingested_total{path=\"mqtt\"} 1\n") !=
+               std::string::npos;
+      },
+      10s));
+
+  const std::string metrics = client.get("/metrics").body;
+  for (const char* family :
+       {"databroker_log_commit_duration_seconds_bucket{le=\"0.001\"}",
+        "databroker_log_commit_readings_bucket{le=\"64\"}", "databroker_log_size_bytes ",
+        "databroker_policy_info{version=\"",
+        "databroker_policy_reloads_total{result=\"installed\"} 1",
+        "databroker_http_authentication_failures_total 1",
+        "databroker_http_request_duration_seconds_bucket{route=\"/v1/readings\"",
+        "databroker_readings_rejected_total{reason=\"", "databroker_mqtt_connected 1"}) {
+    INFO(family);
+    CHECK(metrics.find(family) != std::string::npos);
+  }
+  // Two group commits at least (the batch and the MQTT reading): the histograms counted them.
+  CHECK(metrics.find("databroker_log_commit_readings_count 0\n") == std::string::npos);
+
+  const std::string file = broker.dir().file("metrics.txt");
+  {
+    std::FILE* out = std::fopen(file.c_str(), "w");
+    REQUIRE(out != nullptr);
+    std::fwrite(metrics.data(), 1, metrics.size(), out);
+    std::fclose(out);
+  }
+  const std::string report = broker.dir().file("promtool.log");
+  auto promtool = ChildProcess::start({"sh", "-c", "promtool check metrics < " + file}, {}, report);
+  const auto code = promtool.wait(30s);
+  INFO(read_file(report));
+  // promtool exits 0 for a well-formed exposition; lint remarks (names, HELP) also fail it.
+  CHECK(code == 0);
+  CHECK(broker.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("the fan-out load tool runs against the real binary and sees no loss",
           "[e2e][sse][tools]") {
   // A seconds-long run of tools/bench/fanout.sh's tool, so the benchmark keeps working; it exits
