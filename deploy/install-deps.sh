@@ -12,6 +12,11 @@ packages=(
   mosquitto mosquitto-clients libmosquitto-dev curl
   # the benchmark's ceilings (tools/bench/run.sh): a server answering 204, and its HTTP driver
   nginx-light wrk
+  # the deploy files' checks (tests/e2e/deploy_check.sh): systemd-analyze and yamllint
+  systemd yamllint
+  # Prometheus's own parser checks /metrics in the suite (promtool check metrics); its service
+  # is not started (see policy-rc.d below)
+  prometheus
 )
 
 # Node.js runs the test clients that nobody here wrote (npm eventsource, ws). A machine that
@@ -37,8 +42,8 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "databroker: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
-# Debian's nginx package starts a service on port 80 when installed; the benchmark starts its
-# own on a free port, so no service is wanted: a policy-rc.d that refuses starts, for the
+# Debian's nginx and prometheus packages start services (ports 80, 9090) when installed; the
+# benchmark and the tests start their own on free ports, so no service is wanted: a policy-rc.d that refuses starts, for the
 # duration of this install only (an existing one is left alone).
 policy_rc=/usr/sbin/policy-rc.d
 if [ ! -e "$policy_rc" ]; then
