@@ -78,6 +78,27 @@ Dispatcher::Dispatcher(const config::HttpConfig& config, Services services, Http
   add_subscribe_routes(router_, context_);
 }
 
+std::optional<HttpResponse> Dispatcher::rate_limit(const access::Identity& identity,
+                                                   std::string_view remote_address) {
+  const access::Profile& profile = *identity.profile;
+  if (!profile.rate_limit.enabled()) return std::nullopt;
+  // Keys and addresses cannot collide: key ids have no ':'.
+  const std::string caller =
+      identity.is_anonymous() ? "address:" + std::string(remote_address) : "key:" + identity.key_id;
+  const auto wait = rate_limiter_.take(caller, profile.rate_limit, RateLimiter::Clock::now());
+  if (!wait) return std::nullopt;
+  metrics_.rate_limited(profile.name);
+  const auto seconds = std::max<long long>(1, (wait->count() + 999) / 1000);
+  HttpResponse response = problem_response(
+      429, "rate_limited",
+      "too many requests for the " +
+          (identity.is_anonymous() ? std::string("anonymous callers of this address")
+                                   : "key's profile (" + profile.name + ")") +
+          "; retry after " + std::to_string(seconds) + " s");
+  response.headers.emplace_back("Retry-After", std::to_string(seconds));
+  return response;
+}
+
 void Dispatcher::dispatch(HttpRequest request, Respond respond) noexcept {
   auto exchange = std::make_shared<Exchange>();
   exchange->respond = std::move(respond);
@@ -139,6 +160,9 @@ void Dispatcher::dispatch(HttpRequest request, Respond respond) noexcept {
       }
       request.identity = std::move(*identity);
       exchange->key_id = request.identity.key_id;
+      if (auto refused = rate_limit(request.identity, request.remote_address)) {
+        return answer(std::move(*refused));
+      }
     } else {
       request.identity.profile = &services_.profiles.public_profile();
     }

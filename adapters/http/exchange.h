@@ -42,6 +42,9 @@ struct HttpRequest {
   std::string accept;              // Accept (content negotiation, negotiation.h)
   bool websocket_upgrade = false;  // a valid WebSocket upgrade request (RFC 6455 §4.2.1)
   std::string body;
+  // The peer's IP address, as the connection saw it (a reverse proxy's, behind one): the rate
+  // limit of anonymous callers is per address. Empty when unknown.
+  std::string remote_address;
 
   // Filled by the dispatcher before the handler runs.
   std::vector<NameValue> path_params;  // decoded, by the names of the route pattern

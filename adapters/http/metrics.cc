@@ -31,8 +31,23 @@ void HttpMetrics::record_request(Verb method, std::string_view route, unsigned s
   histogram.sum_seconds += seconds;
 }
 
+void HttpMetrics::rate_limited(std::string_view profile) {
+  std::lock_guard lock(mutex_);
+  auto it = rate_limited_.find(profile);
+  if (it == rate_limited_.end()) it = rate_limited_.emplace(std::string(profile), 0).first;
+  ++it->second;
+}
+
 void HttpMetrics::append_prometheus(std::string& out) const {
   std::lock_guard lock(mutex_);
+  out +=
+      "# HELP databroker_http_rate_limited_total Requests refused with 429 by the caller's "
+      "profile's rate limit, by profile.\n";
+  out += "# TYPE databroker_http_rate_limited_total counter\n";
+  for (const auto& [profile, count] : rate_limited_) {
+    out += "databroker_http_rate_limited_total{profile=\"" + profile + "\"} " +
+           std::to_string(count) + "\n";
+  }
   out += "# HELP databroker_http_requests_total HTTP requests answered, by route pattern.\n";
   out += "# TYPE databroker_http_requests_total counter\n";
   for (const auto& [key, count] : requests_) {

@@ -85,6 +85,9 @@ class HttpMetrics {
     return authentication_failures_.load(std::memory_order_relaxed);
   }
 
+  // A request refused with 429 by its profile's rate limit.
+  void rate_limited(std::string_view profile);
+
   void append_prometheus(std::string& out) const;
 
  private:
@@ -104,9 +107,10 @@ class HttpMetrics {
   std::atomic<std::uint64_t> websocket_events_sent_{0};
   mutable std::atomic<std::uint64_t> ingest_events_ignored_{0};
   std::atomic<std::uint64_t> authentication_failures_{0};
-  mutable std::mutex mutex_;  // guards requests_ and durations_
+  mutable std::mutex mutex_;  // guards requests_, durations_ and rate_limited_
   std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
   std::map<std::string, Histogram, std::less<>> durations_;
+  std::map<std::string, std::uint64_t, std::less<>> rate_limited_;  // by profile
 };
 
 }  // namespace databroker::http

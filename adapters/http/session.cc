@@ -183,6 +183,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.last_event_id = to_std(message["Last-Event-ID"]);
     request.accept = to_std(message[bhttp::field::accept]);
     request.websocket_upgrade = beast::websocket::is_upgrade(message);
+    request.remote_address = remote_address();
     if (request.websocket_upgrade) {
       upgrade_request_.emplace(parser_->release());  // the handshake needs it whole
     } else {
@@ -190,6 +191,16 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     parser_.reset();
     state_->dispatcher.dispatch(std::move(request), make_respond());
+  }
+
+  // Looked up once per connection; a socket whose peer is gone has none (empty).
+  const std::string& remote_address() {
+    if (!remote_address_) {
+      beast::error_code ec;
+      const auto endpoint = stream_.socket().remote_endpoint(ec);
+      remote_address_ = ec ? std::string() : endpoint.address().to_string();
+    }
+    return *remote_address_;
   }
 
   // The answer may come from another thread (the ingest committer), possibly after the server
@@ -476,6 +487,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::request<bhttp::string_body>> upgrade_request_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
+  std::optional<std::string> remote_address_;  // see remote_address()
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool close_after_write_ = false;

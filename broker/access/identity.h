@@ -24,12 +24,24 @@ namespace databroker::access {
 
 inline constexpr std::string_view kPublicProfile = "public";
 
+// How many requests a caller may make: a token bucket that holds up to `burst` requests and
+// refills at `requests_per_second`. Off (unlimited) while requests_per_second is 0.
+struct RateLimit {
+  double requests_per_second = 0;
+  double burst = 0;
+
+  bool enabled() const { return requests_per_second > 0; }
+  bool operator==(const RateLimit&) const = default;
+};
+
 struct Profile {
   std::string name;
   bool ingest = false;
   bool internal = false;
   bool admin = false;
   std::string description;
+  // Per API key of the profile; for `public`, per client address of anonymous callers.
+  RateLimit rate_limit;
 
   bool has_any_right() const { return ingest || internal || admin; }
   bool operator==(const Profile&) const = default;

@@ -471,7 +471,9 @@ constexpr std::string_view kWebhookKeys[] = {"enabled",        "max_webhooks",  
                                              "backoff_max",    "pause_after",     "ca_file"};
 constexpr std::string_view kKindKeys[] = {"name", "description", "measurements"};
 constexpr std::string_view kMeasurementKeys[] = {"name", "unit", "type", "min", "max"};
-constexpr std::string_view kProfileKeys[] = {"ingest", "internal", "admin", "description"};
+constexpr std::string_view kProfileKeys[] = {"ingest", "internal", "admin", "description",
+                                             "rate_limit"};
+constexpr std::string_view kRateLimitKeys[] = {"requests_per_second", "burst"};
 constexpr std::string_view kSensorKeys[] = {"id",   "kind", "name",  "location",
                                             "zone", "tags", "owner", "steward"};
 constexpr std::string_view kLocationKeys[] = {"lat", "lon", "alt"};
@@ -949,6 +951,26 @@ void parse_kinds(DocumentReader& r, const Fields& top, std::vector<core::SensorK
   }
 }
 
+// `rate_limit: {requests_per_second: R, burst: B}` of a profile; burst defaults to one second's
+// worth (at least 1). False when it was given and is invalid (reported).
+bool parse_rate_limit(DocumentReader& r, const Fields& profile, access::RateLimit& out) {
+  if (!profile.find("rate_limit")) return true;
+  auto f = r.section(profile, "rate_limit", kRateLimitKeys);
+  if (!f) return false;
+  std::optional<double> rate;
+  std::optional<double> burst;
+  const bool rate_ok = r.read_number_in(*f, "requests_per_second", 0.001, 1e9, rate);
+  const bool burst_ok = !f->find("burst") || r.read_number_in(*f, "burst", 1, 1e9, burst);
+  if (!f->find("requests_per_second")) {
+    r.report(f->line(), f->path("requests_per_second") + ": required");
+    return false;
+  }
+  if (!rate_ok || !burst_ok) return false;
+  out.requests_per_second = *rate;
+  out.burst = burst.value_or(std::max(1.0, *rate));
+  return true;
+}
+
 void parse_profiles(DocumentReader& r, const Fields& top, std::vector<access::Profile>& out) {
   const Field* field = top.find("profiles");
   if (!field || field->value.IsNull()) {
@@ -984,6 +1006,7 @@ void parse_profiles(DocumentReader& r, const Fields& top, std::vector<access::Pr
     r.read_bool(*f, "internal", profile.internal);
     r.read_bool(*f, "admin", profile.admin);
     r.read_string(*f, "description", profile.description);
+    if (!parse_rate_limit(r, *f, profile.rate_limit)) valid = false;
     if (name == access::kPublicProfile && (profile.ingest || profile.internal || profile.admin)) {
       r.report(line,
                path + ": the public profile is every anonymous caller and can have no rights");

@@ -1,5 +1,7 @@
 // Authentication, rights and key administration over HTTP.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 #include "tests/integration/http/http_fixture.h"
 
@@ -147,6 +149,57 @@ TEST_CASE("admin actions land in the audit trail, readable as JSON or JSON lines
   CHECK(client.get("/v1/admin/audit?format=xml", bearer(f.admin_key)).status == 400);
   CHECK(client.get("/v1/admin/audit", bearer(f.internal_key)).status == 403);
   CHECK(client.get("/v1/admin/audit").status == 401);
+}
+
+TEST_CASE("a key over its profile's rate limit gets 429 with Retry-After; other callers do not",
+          "[http][rate_limit]") {
+  HttpFixtureOptions options;
+  options.rate_limits["mobility-partner"] = access::RateLimit{0.5, 3};  // a request per 2 s
+  HttpFixture f(std::move(options));
+  auto client = f.client();
+  const std::string second_partner = f.make_key("mobility-partner");
+  for (int i = 0; i < 3; ++i) {
+    INFO(i);
+    CHECK(client.get("/v1/streams", bearer(f.partner_key)).status == 200);
+  }
+  auto refused = client.get("/v1/streams", bearer(f.partner_key));
+  REQUIRE(refused.status == 429);
+  CHECK(refused.header("Content-Type") == "application/problem+json");
+  const int retry_after = std::stoi(refused.header("Retry-After"));
+  CHECK(retry_after >= 1);
+  CHECK(retry_after <= 2);
+  CHECK(parse_json(refused.body)["type"] == "urn:databroker:problem:rate_limited");
+  // The limit is per key: another key of the same profile, and keys of other profiles, pass.
+  CHECK(client.get("/v1/streams", bearer(second_partner)).status == 200);
+  for (int i = 0; i < 10; ++i) {
+    CHECK(client.get("/v1/streams", bearer(f.internal_key)).status == 200);
+  }
+  CHECK(client.get("/v1/streams").status == 200);  // anonymous: public has no limit here
+  // A key that does not authenticate is 401 before any limit applies.
+  CHECK(client.get("/v1/streams", bearer("dbk_nonsense")).status == 401);
+  // Operations endpoints take no key and are never limited.
+  CHECK(client.get("/healthz").status == 200);
+  const std::string metrics = client.get("/metrics").body;
+  CHECK(metrics.find("databroker_http_rate_limited_total{profile=\"mobility-partner\"} 1") !=
+        std::string::npos);
+}
+
+TEST_CASE("anonymous callers are limited per client address by the public profile's limit",
+          "[http][rate_limit]") {
+  HttpFixtureOptions options;
+  options.rate_limits["public"] = access::RateLimit{1, 2};
+  HttpFixture f(std::move(options));
+  auto client = f.client();
+  CHECK(client.get("/v1/streams").status == 200);
+  CHECK(client.get("/v1/me").status == 200);
+  auto refused = client.get("/v1/streams");
+  REQUIRE(refused.status == 429);
+  CHECK(refused.header("Retry-After") == "1");
+  // A key is not anonymous: it is not counted against the address.
+  CHECK(client.get("/v1/streams", bearer(f.partner_key)).status == 200);
+  // Tokens come back with time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(client.get("/v1/streams").status == 200);
 }
 
 }  // namespace databroker::testing

@@ -28,11 +28,18 @@ T take(core::Result<T> result, const char* what) {
 
 HttpFixture::HttpFixture(HttpFixtureOptions options) : sources(std::move(options.sources)) {
   storage = take(log::open_rocksdb_storage({dir.file("db"), log::Durability::Sync}), "open log");
-  profiles = take(access::ProfileSet::make({profile("city-dashboard", false, true, false),
-                                            profile("mobility-partner", false, false, false),
-                                            profile("lorawan-gateway", true, false, false),
-                                            profile("ops", false, false, true)}),
-                  "profiles");
+  std::vector<access::Profile> declared = {profile("city-dashboard", false, true, false),
+                                           profile("mobility-partner", false, false, false),
+                                           profile("lorawan-gateway", true, false, false),
+                                           profile("ops", false, false, true)};
+  if (options.rate_limits.contains("public"))
+    declared.push_back(profile("public", false, false, false));
+  for (auto& p : declared) {
+    if (auto it = options.rate_limits.find(p.name); it != options.rate_limits.end()) {
+      p.rate_limit = it->second;
+    }
+  }
+  profiles = take(access::ProfileSet::make(std::move(declared)), "profiles");
   registry = take(registry::SensorRegistry::open(storage->meta(), /*strict=*/false), "registry");
   keys = take(access::KeyStore::open(dir.file("keys.json"), clock), "key store");
   validator = std::make_unique<ingest::Validator>(kinds, ingest::ValidationRules{}, registry.get());

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -54,6 +55,8 @@ struct HttpFixtureOptions {
   std::optional<hub::WebhookRegistryOptions> webhooks;
   // Declared ingest sources (POST /v1/ingest/{source} for those with http: true).
   std::vector<core::IngestSource> sources;
+  // Rate limits by profile name (`public`: anonymous callers, per address).
+  std::map<std::string, access::RateLimit> rate_limits;
 };
 
 class HttpFixture {

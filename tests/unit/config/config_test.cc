@@ -875,6 +875,39 @@ TEST_CASE("invalid profiles are problems on their lines", "[config]") {
   CHECK(contains(problems[4].reason, "profiles.ops: duplicate key (first on line 4)"));
 }
 
+TEST_CASE("a profile's rate limit is read, with one second's worth as the default burst",
+          "[config][rate_limit]") {
+  Config config = parse_ok(R"(
+profiles:
+  public: {rate_limit: {requests_per_second: 20, burst: 50}}
+  partner: {rate_limit: {requests_per_second: 0.5}}
+  gateway: {ingest: true}
+)");
+  REQUIRE(config.profiles.size() == 3);
+  CHECK(config.profiles[0].rate_limit == access::RateLimit{20, 50});
+  CHECK(config.profiles[1].rate_limit == access::RateLimit{0.5, 1});
+  CHECK_FALSE(config.profiles[2].rate_limit.enabled());
+}
+
+TEST_CASE("invalid rate limits are problems on their lines", "[config][rate_limit]") {
+  auto problems = problems_of(R"(profiles:
+  a: {rate_limit: {requests_per_second: -1}}
+  b: {rate_limit: {burst: 10}}
+  c: {rate_limit: {requests_per_second: 5, burst: 0.5}}
+  d: {rate_limit: {requests_per_second: 5, per: minute}}
+  e: {rate_limit: 100}
+  f: {rate_limit: {requests_per_second: "10"}}
+)");
+  CHECK(lines_of(problems, "test.yaml") == std::vector<int>{2, 3, 4, 5, 6, 7});
+  CHECK(contains(problems[0].reason,
+                 "profiles.a.rate_limit.requests_per_second: -1 is out of range"));
+  CHECK(contains(problems[1].reason, "profiles.b.rate_limit.requests_per_second: required"));
+  CHECK(contains(problems[2].reason, "profiles.c.rate_limit.burst: 0.5 is out of range"));
+  CHECK(contains(problems[3].reason, "unknown key 'per' in profiles.d.rate_limit"));
+  CHECK(contains(problems[4].reason, "profiles.e.rate_limit: expected a map"));
+  CHECK(contains(problems[5].reason, "profiles.f.rate_limit.requests_per_second"));
+}
+
 TEST_CASE("a missing configuration file is a problem without a line", "[config]") {
   testing::TempDir dir;
   auto problems = load_problems(dir.file("nope.yaml"));
