@@ -201,7 +201,7 @@ TEST_CASE("explain names the deciding rule and the view", "[http][policy]") {
             .status == 404);
 }
 
-TEST_CASE("reads of shared data leave audit records; open data does not", "[http][policy]") {
+TEST_CASE("reads of shared data leave audit records, open data does not", "[http][policy]") {
   PolicyFixture p;
   REQUIRE(p.status("/v1/streams/park-1/readings", p.f.partner_key) == 200);
   REQUIRE(p.status("/v1/streams/air-1/readings", p.f.partner_key) == 200);

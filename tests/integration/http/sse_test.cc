@@ -94,7 +94,7 @@ TEST_CASE("an anonymous subscriber gets only open data, through the open view", 
   CHECK(event->id == std::to_string(next_air));
 }
 
-TEST_CASE("access_token in the query authenticates a subscriber; a bad one is 401", "[http][sse]") {
+TEST_CASE("access_token in the query authenticates a subscriber, a bad one is 401", "[http][sse]") {
   SseFixture s;
   const auto bin = s.post_bin(40);
   {

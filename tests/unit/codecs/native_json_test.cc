@@ -41,7 +41,7 @@ TEST_CASE("a native payload decodes with sensor and kind from the topic", "[code
   CHECK_FALSE(r.location->alt);
 }
 
-TEST_CASE("a missing ts means the receive time; epoch milliseconds are accepted",
+TEST_CASE("a missing ts means the receive time, epoch milliseconds are accepted",
           "[codecs][native]") {
   auto missing = decode_native(R"({"values":{"laeq":55}})", {"n1", "noise"}, kNow, true, 10);
   REQUIRE(missing);

@@ -194,7 +194,7 @@ TEST_CASE("WasteContainer: fillingLevel 0-1, status from the tilt sensor, concis
   CHECK(json::parse(ngsi_entity(stream_of(tilted), {}))["status"]["value"] == "dropped");
 }
 
-TEST_CASE("ParkingSpot has status, category and refParkingSite; keyValues flattens",
+TEST_CASE("ParkingSpot has status, category and refParkingSite, keyValues flattens",
           "[codecs][ngsi-ld]") {
   const auto r = reading("spot-17", "parking", {{"occupied", true, true}});
   StreamSummary s = stream_of(r, core::Location{50.8787, 4.7043, {}});

@@ -29,7 +29,7 @@ TEST_CASE("SSE events carry the seq as id and the JSON on one data line", "[http
         "\"first_available\":12}\n\n");
 }
 
-TEST_CASE("a WebSocket message wraps the reading with its seq; ends map to close codes",
+TEST_CASE("a WebSocket message wraps the reading with its seq, ends map to close codes",
           "[http][live]") {
   CHECK(websocket_event(event(3, R"({"seq":3})")) ==
         R"({"type":"reading","seq":3,"reading":{"seq":3}})");

@@ -80,7 +80,7 @@ TEST_CASE("generated secrets and ids differ", "[hub][webhooks]") {
   CHECK(a->secret != b->secret);
 }
 
-TEST_CASE("an admin's secret is kept as given; a short or spaced one is refused",
+TEST_CASE("an admin's secret is kept as given, a short or spaced one is refused",
           "[hub][webhooks]") {
   FakeMetaStore meta;
   FakeClock clock;
@@ -103,7 +103,7 @@ TEST_CASE("an admin's secret is kept as given; a short or spaced one is refused"
   }
 }
 
-TEST_CASE("webhook urls: http or https with host, port, path and query; no credentials",
+TEST_CASE("webhook urls: http or https with host, port, path and query, no credentials",
           "[hub][webhooks]") {
   auto ok = parse_webhook_url("http://partner.example:8443/hooks/db?tenant=gent");
   REQUIRE(ok);
@@ -235,7 +235,7 @@ TEST_CASE("a long last error is cut", "[hub][webhooks]") {
   CHECK(registry->find(id)->status.last_error.size() <= kMaxWebhookErrorLength + 3);
 }
 
-TEST_CASE("remove deletes the record; unknown ids are NotFound", "[hub][webhooks]") {
+TEST_CASE("remove deletes the record, unknown ids are NotFound", "[hub][webhooks]") {
   FakeMetaStore meta;
   FakeClock clock;
   auto registry = open(meta, clock);

@@ -244,7 +244,7 @@ TEST_CASE("readings waiting together are written in one group commit", "[ingest]
 }
 
 TEST_CASE(
-    "a new sensor arriving with two kinds at once keeps the first; the other batch is refused",
+    "a new sensor arriving with two kinds at once keeps the first, the other batch is refused",
     "[ingest][pipeline]") {
   Fixture f;
   GatedLog gated(f.log);

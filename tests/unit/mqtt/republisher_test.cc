@@ -178,7 +178,7 @@ const RepublishTargetStats& target_stats(const RepublishStats& stats, std::strin
 }
 
 TEST_CASE(
-    "open readings go to open/{kind}/{sensor_id} through the open view; closed and "
+    "open readings go to open/{kind}/{sensor_id} through the open view, closed and "
     "shared ones do not",
     "[republish]") {
   Fixture f;
@@ -274,7 +274,7 @@ TEST_CASE("after a reload that closes a stream, it is no longer republished", "[
         std::vector<std::string>{"open/air_quality/aq-1", "open/noise/noise-1"});
 }
 
-TEST_CASE("at most max_in_flight publishes await acknowledgement; the rest follows in seq order",
+TEST_CASE("at most max_in_flight publishes await acknowledgement, the rest follows in seq order",
           "[republish]") {
   Fixture f;
   f.config.max_in_flight = 3;
@@ -306,7 +306,7 @@ TEST_CASE("at most max_in_flight publishes await acknowledgement; the rest follo
   CHECK(target_stats(republisher->stats(), "open").published == 10);
 }
 
-TEST_CASE("while the MQTT broker is down nothing is read; once back, everything follows in order",
+TEST_CASE("while the MQTT broker is down nothing is read, once back, everything follows in order",
           "[republish]") {
   Fixture f;
   auto republisher = f.make();
@@ -408,7 +408,7 @@ TEST_CASE("readings invisible to a target still move its acknowledged cursor", "
   CHECK(f.publisher.published_count() == 0);
 }
 
-TEST_CASE("shared readings delivered to a partner topic leave an audit record; open ones do not",
+TEST_CASE("shared readings delivered to a partner topic leave an audit record, open ones do not",
           "[republish][audit]") {
   Fixture f;
   f.config.partners = {"mobility-partner"};
