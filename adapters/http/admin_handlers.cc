@@ -1,8 +1,9 @@
-// Administration: keys (create shows the key once, list never shows hashes, revoke) and the
-// audit trail.
+// Administration: keys (create shows the key once, list never shows hashes, revoke), the audit
+// trail, and backups.
 //
 // Every admin action is logged with the acting key's id (never a key) and recorded in the audit
 // trail.
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "adapters/http/auth.h"
@@ -169,6 +170,52 @@ void query_audit(const HandlerContext& context, const HttpRequest& request, Resp
   respond(std::move(response));
 }
 
+// POST /v1/admin/backup {"directory": "/absolute/new/folder"}: a consistent copy of the data
+// directory written by the running broker (docs/backup.md). The folder is named by an admin,
+// but it is still checked: absolute, no `..` or `.` steps, no NUL, and new (the storage refuses
+// an existing one with 409), so a backup never overwrites anything.
+void create_backup(const HandlerContext& context, const HttpRequest& request, Respond respond) {
+  if (auto allowed = require_right(request.identity, Right::Admin); !allowed) {
+    return respond(problem_response(allowed.error()));
+  }
+  if (!context.services.backup) {
+    return respond(problem_response(503, "unavailable", "this server takes no backups"));
+  }
+  if (!is_json_media_type(request.content_type)) {
+    return respond(problem_response(415, "unsupported_media_type",
+                                    "send the backup request as Content-Type: application/json"));
+  }
+  const auto body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return respond(invalid_body({{"", "malformed", "the body must be a JSON object"}}));
+  }
+  std::vector<core::FieldError> errors;
+  for (const auto& item : body.items()) {
+    if (item.key() != "directory") {
+      errors.push_back({item.key(), "unknown_field", "unknown field '" + item.key() + "'"});
+    }
+  }
+  std::string directory;
+  if (!body.contains("directory") || !body["directory"].is_string()) {
+    errors.push_back({"directory", "required", "directory must be an absolute path"});
+  } else {
+    directory = body["directory"].get<std::string>();
+    const std::filesystem::path path(directory);
+    if (directory.size() > 4096 || directory.find('\0') != std::string::npos ||
+        !path.is_absolute() || path.lexically_normal() != path || !path.has_filename()) {
+      errors.push_back({"directory", "invalid",
+                        "directory must be an absolute path without '.', '..' or a trailing '/'"});
+    }
+  }
+  if (!errors.empty()) return respond(invalid_body(std::move(errors)));
+
+  auto manifest = context.services.backup(directory);
+  if (!manifest) return respond(problem_response(manifest.error()));
+  core::log_info("http", "admin key " + request.identity.key_id + " backed up to " + directory);
+  audit_admin(context, request, "backup.create", "backup written to " + directory);
+  respond(json_response(201, std::move(*manifest)));
+}
+
 }  // namespace
 
 void add_admin_routes(Router& router, const HandlerContext& context) {
@@ -181,6 +228,7 @@ void add_admin_routes(Router& router, const HandlerContext& context) {
   router.add(Verb::get, "/v1/admin/keys", bind(list_keys));
   router.add(Verb::delete_, "/v1/admin/keys/{key_id}", bind(revoke_key));
   router.add(Verb::get, "/v1/admin/audit", bind(query_audit));
+  router.add(Verb::post, "/v1/admin/backup", bind(create_backup));
 }
 
 void audit_admin(const HandlerContext& context, const HttpRequest& request, std::string action,

@@ -43,7 +43,8 @@ void add_ingest_routes(Router& router, const HandlerContext& context);
 // GET /v1/streams, /v1/streams/{id}, /v1/streams/{id}/latest, /v1/streams/{id}/readings,
 // GET /v1/readings (the cross-stream feed).
 void add_stream_routes(Router& router, const HandlerContext& context);
-// POST /v1/admin/keys, GET /v1/admin/keys, DELETE /v1/admin/keys/{key_id}.
+// POST /v1/admin/keys, GET /v1/admin/keys, DELETE /v1/admin/keys/{key_id}, GET /v1/admin/audit,
+// POST /v1/admin/backup.
 void add_admin_routes(Router& router, const HandlerContext& context);
 // GET /v1/me, GET /v1/admin/policy, POST /v1/admin/policy/reload, GET /v1/admin/policy/explain.
 void add_policy_routes(Router& router, const HandlerContext& context);

@@ -77,6 +77,10 @@ struct Services {
   hub::WebhookRegistry* webhooks = nullptr;
   // Declared ingest sources; those with `http: true` answer POST /v1/ingest/{source}. Null: none.
   const std::vector<core::IngestSource>* sources = nullptr;
+  // Writes a backup of the data directory into a new `directory` (POST /v1/admin/backup) and
+  // returns its manifest as a JSON object's text; runs on the server thread (admin only, rare:
+  // a memtable flush and hard links). Empty: that route answers 503.
+  std::function<core::Result<std::string>(const std::string& directory)> backup;
 };
 
 class HttpServer {

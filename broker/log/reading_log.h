@@ -156,10 +156,20 @@ class Storage {
   virtual AuditStore& audit() = 0;
   // Flushes memtables so a clean shutdown leaves nothing to replay.
   virtual Status flush() = 0;
+  // Writes a consistent copy of the whole database (readings, index, meta, audit) to
+  // `directory`, which must not exist yet, while appends go on: a RocksDB checkpoint, hard links
+  // where `directory` is on the same file system, copies otherwise. It holds at least every
+  // reading up to the returned seq (the last seq stored when the checkpoint began). The copy
+  // opens with open_rocksdb_storage like any data directory. Conflict when `directory` exists,
+  // Unavailable when it cannot be written.
+  virtual Result<Seq> checkpoint(const std::string& directory) = 0;
 };
 
 // Opens (creating if needed) the database at options.path. Fails with Unavailable when another
 // process holds it (RocksDB's LOCK), Corruption when it cannot be recovered.
 Result<std::unique_ptr<Storage>> open_rocksdb_storage(const LogOptions& options);
+
+// True for open_rocksdb_storage's error when the database is open elsewhere (a running broker).
+bool is_in_use(const core::Error& error);
 
 }  // namespace databroker::log

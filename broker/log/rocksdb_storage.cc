@@ -5,6 +5,7 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/snapshot.h>
 #include <rocksdb/status.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 
@@ -54,6 +55,9 @@ constexpr std::size_t kRetentionBatch = 10'000;
 constexpr std::size_t kDeletionWindow = std::size_t{16} * 1024;
 constexpr std::size_t kDeletionTrigger = std::size_t{8} * 1024;
 
+// How an open refused because another open holds the database starts (is_in_use()).
+constexpr std::string_view kInUse = "the data directory is in use";
+
 // The one place a rocksdb::Status becomes a core::Error. Write failures caused by the disk
 // (full, failing, read-only after a background error) are Unavailable so that callers answer
 // 503 and retry later; what can only be a misuse of RocksDB is Internal.
@@ -63,12 +67,11 @@ core::Error to_error(const rocksdb::Status& status, std::string_view what) {
   // two wordings (another process, or this process opening the same directory twice).
   if (status.IsIOError() && (message.find("While lock file") != std::string::npos ||
                              message.find("lock hold by current process") != std::string::npos)) {
-    return core::Error{
-        ErrorCode::Unavailable,
-        "the data directory is in use (another process, or another open in this one, holds "
-        "its LOCK); " +
-            message,
-        {}};
+    return core::Error{ErrorCode::Unavailable,
+                       std::string(kInUse) +
+                           " (another process, or another open in this one, holds its LOCK); " +
+                           message,
+                       {}};
   }
   ErrorCode code = ErrorCode::Internal;
   if (status.IsNotFound()) {
@@ -916,6 +919,27 @@ class RocksDbStorage final : public Storage {
     return core::ok();
   }
 
+  Result<Seq> checkpoint(const std::string& directory) override {
+    std::error_code ec;
+    if (std::filesystem::exists(directory, ec)) {
+      return fail(ErrorCode::Conflict, directory + " exists; a checkpoint needs a new folder");
+    }
+    rocksdb::Checkpoint* raw = nullptr;
+    if (auto s = rocksdb::Checkpoint::Create(db_.get(), &raw); !s.ok()) {
+      return failed(s, "preparing a checkpoint of " + path_);
+    }
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    const Seq covered = log_->last_seq();
+    // log_size_for_flush 0: memtables are flushed first, so the copy needs no WAL replay and
+    // holds every write acknowledged before this call whatever the durability mode.
+    if (auto s = checkpoint->CreateCheckpoint(directory, /*log_size_for_flush=*/0); !s.ok()) {
+      auto error = to_error(s, "writing a checkpoint of " + path_ + " to " + directory);
+      error.code = ErrorCode::Unavailable;
+      return tl::unexpected(std::move(error));
+    }
+    return covered;
+  }
+
  private:
   const std::string path_;
   const std::unique_ptr<rocksdb::DB> db_;
@@ -941,6 +965,10 @@ rocksdb::ColumnFamilyOptions column_options(std::size_t write_buffer_bytes,
 }
 
 }  // namespace
+
+bool is_in_use(const core::Error& error) {
+  return error.code == ErrorCode::Unavailable && error.message.starts_with(kInUse);
+}
 
 Result<std::unique_ptr<Storage>> open_rocksdb_storage(const LogOptions& options) {
   if (options.path.empty()) {

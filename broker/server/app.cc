@@ -26,6 +26,7 @@
 #include "broker/ingest/pipeline.h"
 #include "broker/log/reading_log.h"
 #include "broker/registry/sensor_registry.h"
+#include "broker/server/backup.h"
 #include "broker/server/metrics.h"
 #include "broker/server/paths.h"
 #include "broker/server/retention.h"
@@ -256,6 +257,11 @@ int run_server(const config::Config& config) {
       .followers = &followers,
       .webhooks = webhooks->get(),
       .sources = &config.ingest.sources,
+      .backup = [&](const std::string& directory) -> core::Result<std::string> {
+        auto manifest = write_backup(**storage, key_file_path(config), directory, clock.now_ms());
+        if (!manifest) return tl::unexpected(std::move(manifest.error()));
+        return manifest_json(*manifest);
+      },
   };
   http::HttpServer http_server(config.http, services);
   if (auto status = http_server.start(); !status) {

@@ -1,9 +1,16 @@
 #include "broker/server/cli.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,7 +20,10 @@
 #include "broker/access/key_store.h"
 #include "broker/core/logging.h"
 #include "broker/core/time.h"
+#include "broker/server/admin_client.h"
 #include "broker/server/app.h"
+#include "broker/server/backup.h"
+#include "broker/server/export.h"
 #include "broker/server/paths.h"
 #include "broker/server/version.h"
 #include "policies/policy_file.h"
@@ -33,6 +43,9 @@ commands:
   serve     run the broker (HTTP and MQTT ingest, REST reads)
   keys      create, list and revoke API keys
   policy    check a policy file, explain a decision
+  backup    write a consistent backup of the data directory, also while the broker runs
+  restore   restore a backup into a stopped broker's data directory
+  export    write one stream's history as CSV or JSON lines
   version   print the version
 
 Run `databroker <command> --help` for a command's options.
@@ -78,6 +91,35 @@ constexpr std::string_view kPolicyHelp = R"(usage: databroker policy <check|expl
       --owner. The policy is the configuration's policy_file unless --policy names another.
 )";
 
+constexpr std::string_view kBackupHelp =
+    R"(usage: databroker backup DIR [--config FILE] [--key-file FILE]
+
+Writes a consistent backup of the data directory into DIR, a folder that must not exist yet:
+the whole database (readings, index, sensor registry, webhook cursors, audit trail) as a RocksDB
+checkpoint, the key file, and a manifest. With the broker stopped the command writes it; while
+the broker runs, the broker writes it (POST /v1/admin/backup), so DIR must be a path the broker
+may write, and the command needs an admin key: from --key-file FILE (its first line) or
+$DATABROKER_ADMIN_KEY, never from the command line. See docs/backup.md.
+)";
+
+constexpr std::string_view kRestoreHelp = R"(usage: databroker restore DIR [--config FILE]
+
+Restores the backup in DIR into the configuration's data directory. The broker must be stopped.
+The backup is copied and checked before anything is replaced; the database and key file it
+replaces are kept beside it as *.before-restore-<time>.
+)";
+
+constexpr std::string_view kExportHelp =
+    R"(usage: databroker export --stream S [--from TIME] [--to TIME] [--format csv|jsonl]
+                         [--output FILE] [--config FILE] [--key-file FILE]
+
+Writes every reading of stream S observed in [--from, --to) (RFC 3339 times; default: all),
+oldest first, as CSV (default) or JSON lines, to FILE or standard output, with a progress bar
+when standard error is a terminal. Raw readings: no policy view applies. While the broker runs
+the export reads a checkpoint the broker writes inside its data directory (hard links, deleted
+afterwards), which needs an admin key as for `databroker backup`.
+)";
+
 constexpr std::string_view kVersionHelp = R"(usage: databroker version
 
 Prints the version of this databroker build.
@@ -96,9 +138,9 @@ struct Args {
 };
 
 // The options each command accepts; anything else is a usage error.
-constexpr std::string_view kKnownOptions[] = {"config", "profile", "label", "log-format",
-                                              "stream", "kind",    "zone",  "tags",
-                                              "owner",  "at",      "policy"};
+constexpr std::string_view kKnownOptions[] = {
+    "config", "profile", "label",  "log-format", "stream", "kind", "zone",   "tags",
+    "owner",  "at",      "policy", "key-file",   "from",   "to",   "format", "output"};
 
 // Parses `--name value` and `--name=value` options; anything unknown is a usage error.
 std::optional<Args> parse_args(int argc, char** argv, int first, std::string& error) {
@@ -372,6 +414,264 @@ int run_policy(const Args& args) {
   return usage_error("unknown policy subcommand '" + action + "'", kPolicyHelp);
 }
 
+// The admin key for asking a running broker: --key-file (first line) or DATABROKER_ADMIN_KEY.
+std::optional<std::string> admin_key(const Args& args, std::string& error) {
+  if (auto file = args.option("key-file")) {
+    std::ifstream in(*file);
+    std::string key;
+    if (!in || !std::getline(in, key)) {
+      error = "cannot read a key from " + *file;
+      return std::nullopt;
+    }
+    while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
+    return key;
+  }
+  if (auto key = config::process_environment()("DATABROKER_ADMIN_KEY"); key && !key->empty()) {
+    return *key;
+  }
+  error =
+      "the broker is running and holds the database: give an admin key with --key-file FILE "
+      "or DATABROKER_ADMIN_KEY so that it writes the checkpoint";
+  return std::nullopt;
+}
+
+// The detail of a problem+json answer, or the body itself.
+std::string problem_detail(const AdminReply& reply) {
+  const auto body = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_object() && body.contains("detail") && body["detail"].is_string()) {
+    return body["detail"].get<std::string>();
+  }
+  return reply.body;
+}
+
+// Asks the running broker for a backup into `directory` (absolute).
+core::Result<BackupManifest> backup_by_broker(const config::Config& config, const Args& args,
+                                              const std::string& directory) {
+  std::string error;
+  auto key = admin_key(args, error);
+  if (!key) return core::fail(core::ErrorCode::Unauthenticated, error);
+  auto reply =
+      post_to_broker(config.http, *key, "/v1/admin/backup",
+                     nlohmann::json{{"directory", directory}}.dump(), std::chrono::seconds(600));
+  if (!reply) return tl::unexpected(std::move(reply.error()));
+  if (reply->status != 201) {
+    return core::fail(
+        core::ErrorCode::Unavailable,
+        "the broker answered " + std::to_string(reply->status) + ": " + problem_detail(*reply));
+  }
+  return parse_manifest(reply->body);
+}
+
+enum class Opened { Directly, InUse };
+
+// Opens the configuration's database when no broker holds it.
+core::Result<std::pair<Opened, std::unique_ptr<log::Storage>>> open_database(
+    const config::Config& config) {
+  const std::string path = database_path(config);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return core::fail(core::ErrorCode::NotFound, "no database in " + config.storage.data_dir);
+  }
+  auto storage = log::open_rocksdb_storage({path, config.storage.durability});
+  if (storage) return std::pair{Opened::Directly, std::move(*storage)};
+  if (log::is_in_use(storage.error()))
+    return std::pair{Opened::InUse, std::unique_ptr<log::Storage>()};
+  return tl::unexpected(std::move(storage.error()));
+}
+
+std::string absolute_path(const std::string& text) {
+  std::filesystem::path path = std::filesystem::absolute(text).lexically_normal();
+  if (!path.has_filename()) path = path.parent_path();  // "dir/" names dir
+  return path.string();
+}
+
+int fail_with(const core::Error& error) {
+  std::fprintf(stderr, "databroker: %s\n", error.message.c_str());
+  return 1;
+}
+
+int run_backup(const Args& args) {
+  if (args.help) {
+    std::fputs(std::string(kBackupHelp).c_str(), stdout);
+    return 0;
+  }
+  if (args.positional.size() != 1) return usage_error("backup needs one DIR", kBackupHelp);
+  int exit_code = 0;
+  auto config = load(args, exit_code);
+  if (!config) return exit_code;
+  core::set_log_level(core::LogLevel::Warn);
+  const std::string directory = absolute_path(args.positional[0]);
+  auto database = open_database(*config);
+  if (!database) return fail_with(database.error());
+  core::SystemClock clock;
+  const bool by_broker = database->first == Opened::InUse;
+  auto manifest = by_broker ? backup_by_broker(*config, args, directory)
+                            : write_backup(*database->second, key_file_path(*config), directory,
+                                           clock.now_ms());
+  if (!manifest) return fail_with(manifest.error());
+  std::printf("backup written to %s: every reading up to seq %llu%s, %s by the %s\n",
+              directory.c_str(), static_cast<unsigned long long>(manifest->last_seq),
+              manifest->has_keys ? ", the key file" : "",
+              core::format_rfc3339(manifest->created_at).c_str(),
+              by_broker ? "running broker" : "command (no broker was running)");
+  return 0;
+}
+
+int run_restore(const Args& args) {
+  if (args.help) {
+    std::fputs(std::string(kRestoreHelp).c_str(), stdout);
+    return 0;
+  }
+  if (args.positional.size() != 1) return usage_error("restore needs one DIR", kRestoreHelp);
+  int exit_code = 0;
+  auto config = load(args, exit_code);
+  if (!config) return exit_code;
+  core::set_log_level(core::LogLevel::Warn);
+  core::SystemClock clock;
+  auto report = restore_backup(absolute_path(args.positional[0]), *config, clock.now_ms());
+  if (!report) return fail_with(report.error());
+  std::printf("restored the backup of %s (readings up to seq %llu) into %s\n",
+              core::format_rfc3339(report->manifest.created_at).c_str(),
+              static_cast<unsigned long long>(report->last_seq), config->storage.data_dir.c_str());
+  if (!report->previous_database.empty()) {
+    std::printf("the database it replaced is kept in %s; delete it once satisfied\n",
+                report->previous_database.c_str());
+  }
+  if (!report->previous_keys.empty()) {
+    std::printf("the key file it replaced is kept in %s\n", report->previous_keys.c_str());
+  }
+  return 0;
+}
+
+// A one-line progress bar on standard error, redrawn at most ten times a second.
+class ProgressBar {
+ public:
+  void show(const ExportProgress& progress) {
+    const auto now = std::chrono::steady_clock::now();
+    if (progress.fraction < 1.0 && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(progress.fraction * kWidth);
+    std::fprintf(stderr, "\r[%s%s] %3d%%  %llu readings", std::string(filled, '#').c_str(),
+                 std::string(kWidth - filled, '.').c_str(),
+                 static_cast<int>(progress.fraction * 100),
+                 static_cast<unsigned long long>(progress.readings));
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  ~ProgressBar() {
+    if (drawn_) std::fputc('\n', stderr);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_{};
+  bool drawn_ = false;
+};
+
+int run_export(const Args& args) {
+  if (args.help) {
+    std::fputs(std::string(kExportHelp).c_str(), stdout);
+    return 0;
+  }
+  if (!args.positional.empty()) return usage_error("export takes no arguments", kExportHelp);
+  ExportRequest request;
+  if (auto stream = args.option("stream")) {
+    request.stream = *stream;
+  } else {
+    return usage_error("export needs --stream", kExportHelp);
+  }
+  if (!core::is_valid_sensor_id(request.stream)) {
+    return usage_error("--stream is not a valid stream id", kExportHelp);
+  }
+  for (auto [name, bound] : {std::pair{"from", &request.from}, std::pair{"to", &request.to}}) {
+    if (auto text = args.option(name)) {
+      auto parsed = core::parse_rfc3339(*text);
+      if (!parsed)
+        return usage_error(std::string("--") + name + " takes an RFC 3339 time", kExportHelp);
+      *bound = *parsed;
+    }
+  }
+  const std::string format = args.option("format").value_or("csv");
+  if (format == "jsonl") {
+    request.format = ExportFormat::Jsonl;
+  } else if (format != "csv") {
+    return usage_error("--format is csv or jsonl", kExportHelp);
+  }
+  int exit_code = 0;
+  auto config = load(args, exit_code);
+  if (!config) return exit_code;
+  core::set_log_level(core::LogLevel::Warn);
+  core::KindCatalog kinds = core::KindCatalog::with_builtins();
+  for (const auto& kind : config->extra_kinds) (void)kinds.add(kind);  // checked by the loader
+
+  auto database = open_database(*config);
+  if (!database) return fail_with(database.error());
+  std::unique_ptr<log::Storage> storage = std::move(database->second);
+  // While the broker runs, read a checkpoint of it inside the data directory (same file system:
+  // hard links), removed when the export ends however it ends.
+  std::string checkpoint_dir;
+  struct RemoveCheckpoint {
+    std::string& dir;
+    std::unique_ptr<log::Storage>& storage;
+    ~RemoveCheckpoint() {
+      storage.reset();
+      std::error_code ignored;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
+    }
+  } remove_checkpoint{checkpoint_dir, storage};
+  if (database->first == Opened::InUse) {
+    core::SystemClock clock;
+    const std::string directory =
+        absolute_path(config->storage.data_dir + "/export-" + std::to_string(::getpid()) + "-" +
+                      std::to_string(clock.now_ms()));
+    auto manifest = backup_by_broker(*config, args, directory);
+    if (!manifest) return fail_with(manifest.error());
+    checkpoint_dir = directory;
+    auto opened = log::open_rocksdb_storage({directory + "/db", log::Durability::Buffered});
+    if (!opened) return fail_with(opened.error());
+    storage = std::move(*opened);
+  }
+
+  const auto output = args.option("output");
+  const bool to_stdout = !output || *output == "-";
+  const std::string partial = to_stdout ? "" : *output + ".partial";
+  std::FILE* out = to_stdout ? stdout : std::fopen(partial.c_str(), "wb");
+  if (out == nullptr) {
+    std::fprintf(stderr, "databroker: cannot write %s: %s\n", partial.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  const bool show_progress =
+      ::isatty(STDERR_FILENO) == 1 && (!to_stdout || ::isatty(STDOUT_FILENO) != 1);
+  std::optional<ProgressBar> bar;
+  if (show_progress) bar.emplace();
+  auto written = export_stream(
+      storage->log(), kinds, request,
+      [out](std::string_view bytes) {
+        return std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size();
+      },
+      [&bar](const ExportProgress& progress) {
+        if (bar) bar->show(progress);
+      });
+  bar.reset();
+  const bool flushed = std::fflush(out) == 0 && std::ferror(out) == 0;
+  if (!to_stdout) std::fclose(out);
+  if (!written || !flushed) {
+    if (!to_stdout) std::remove(partial.c_str());
+    if (!written) return fail_with(written.error());
+    std::fprintf(stderr, "databroker: writing the export failed\n");
+    return 1;
+  }
+  if (!to_stdout && std::rename(partial.c_str(), output->c_str()) != 0) {
+    std::fprintf(stderr, "databroker: cannot rename %s: %s\n", partial.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  std::fprintf(stderr, "exported %llu readings of %s\n", static_cast<unsigned long long>(*written),
+               request.stream.c_str());
+  return 0;
+}
+
 int run_serve(const Args& args) {
   if (args.help) {
     std::fputs(std::string(kServeHelp).c_str(), stdout);
@@ -406,9 +706,15 @@ int run_cli(int argc, char** argv) {
   std::string_view help = command == "policy"    ? kPolicyHelp
                           : command == "serve"   ? kServeHelp
                           : command == "keys"    ? kKeysHelp
+                          : command == "backup"  ? kBackupHelp
+                          : command == "restore" ? kRestoreHelp
+                          : command == "export"  ? kExportHelp
                           : command == "version" ? kVersionHelp
                                                  : kMainHelp;
   if (!args) return usage_error(error, help);
+  if (command == "backup") return run_backup(*args);
+  if (command == "restore") return run_restore(*args);
+  if (command == "export") return run_export(*args);
   if (command == "serve") return run_serve(*args);
   if (command == "keys") return run_keys(*args);
   if (command == "policy") return run_policy(*args);

@@ -85,6 +85,18 @@ class Broker {
     return {code.value_or(-1), read_file(out)};
   }
 
+  // The same, with standard input, output and error on a pseudo-terminal (util-linux `script`),
+  // as when an operator runs the command by hand; the output is what the terminal showed.
+  std::pair<int, std::string> cli_in_terminal(const std::vector<std::string>& args) {
+    std::string command = "'" + kBinary + "'";
+    for (const auto& arg : args) command += " '" + arg + "'";
+    command += " --config '" + config_ + "'";
+    std::string out = dir_.file("cli-" + std::to_string(cli_runs_++) + ".log");
+    auto child = ChildProcess::start({"script", "-qec", command, "/dev/null"}, env_, out);
+    auto code = child.wait(std::chrono::seconds(30));
+    return {code.value_or(-1), read_file(out)};
+  }
+
   std::string create_key(const std::string& profile) {
     auto [code, output] = cli({"keys", "create", "--profile", profile, "--label", "e2e"});
     REQUIRE(code == 0);
@@ -93,7 +105,11 @@ class Broker {
     return output.substr(pos, output.find('\n', pos) - pos);
   }
 
+  // An environment variable for the broker and every later cli() run.
+  void set_env(const std::string& name, const std::string& value) { env_[name] = value; }
+
   std::uint16_t port() const { return port_; }
+  std::string data_dir() const { return dir_.file("data"); }
   std::string log() const { return read_file(log_path()); }
   const TempDir& dir() const { return dir_; }
 

@@ -1,7 +1,10 @@
 // Authentication, rights and key administration over HTTP.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
+#include <span>
 #include <thread>
+#include <vector>
 
 #include "tests/integration/http/http_fixture.h"
 
@@ -48,7 +51,7 @@ TEST_CASE("a key without the right is 403", "[http][auth]") {
   CHECK(client.get("/v1/admin/keys").status == 401);
 }
 
-TEST_CASE("an admin creates, lists and revokes keys; a revoked key fails at once",
+TEST_CASE("an admin creates, lists and revokes keys, a revoked key fails at once",
           "[http][admin]") {
   HttpFixture f;
   auto client = f.client();
@@ -118,6 +121,59 @@ TEST_CASE("key creation validates its body", "[http][admin]") {
 
 namespace databroker::testing {
 
+TEST_CASE("POST /v1/admin/backup writes a checkpoint into a new absolute folder, admins only",
+          "[http][backup]") {
+  HttpFixture f;
+  std::vector<core::Reading> batch(3);
+  for (auto& r : batch) {
+    r.sensor_id = "n-1";
+    r.kind = "noise";
+    r.ts = 1000;
+    r.values = {{"laeq", 50.0, true}};
+  }
+  REQUIRE(f.storage->log().append(std::span<core::Reading>(batch), 2000));
+  auto client = f.client();
+  const std::string target = f.dir.file("backup");
+  const std::string body = nlohmann::json{{"directory", target}}.dump();
+
+  CHECK(client.post("/v1/admin/backup", body).status == 401);
+  CHECK(client.post("/v1/admin/backup", body, bearer(f.internal_key)).status == 403);
+  CHECK(client.post("/v1/admin/backup", body, bearer(f.ingest_key)).status == 403);
+  CHECK_FALSE(std::filesystem::exists(target));
+
+  for (const std::string bad :
+       {R"({"directory":"relative/dir"})", R"({"directory":"/tmp/../etc/x"})",
+        R"({"directory":"/tmp/./x"})", R"({"directory":"/tmp/x/"})", R"({"directory":7})", R"({})",
+        R"({"directory":"/tmp/x","y":1})", R"([])", R"({"directory":"/tmp/a\u0000b"})"}) {
+    INFO(bad);
+    auto reply = client.post("/v1/admin/backup", bad, bearer(f.admin_key));
+    CHECK(reply.status == 400);
+    CHECK(reply.header("Content-Type") == "application/problem+json");
+  }
+  auto plain = bearer(f.admin_key);
+  plain.emplace_back("Content-Type", "text/plain");
+  CHECK(client.post("/v1/admin/backup", body, plain).status == 415);
+
+  auto reply = client.post("/v1/admin/backup", body, bearer(f.admin_key));
+  REQUIRE(reply.status == 201);
+  CHECK(parse_json(reply.body)["last_seq"] == 3);
+  {
+    auto copy = log::open_rocksdb_storage({target, log::Durability::Sync});
+    REQUIRE(copy);
+    CHECK((*copy)->log().last_seq() == 3);
+  }
+  // Never over an existing folder.
+  reply = client.post("/v1/admin/backup", body, bearer(f.admin_key));
+  CHECK(reply.status == 409);
+  CHECK(parse_json(reply.body)["detail"].get<std::string>().find("exists") != std::string::npos);
+
+  REQUIRE(f.audit->flush(std::chrono::seconds(5)));
+  auto audit = parse_json(client.get("/v1/admin/audit", bearer(f.admin_key)).body)["records"];
+  REQUIRE(audit.size() == 1);
+  CHECK(audit[0]["action"] == "backup.create");
+  CHECK(audit[0]["detail"].get<std::string>().find(target) != std::string::npos);
+}
+
 TEST_CASE("admin actions land in the audit trail, readable as JSON or JSON lines or CSV",
           "[http][audit]") {
   HttpFixture f;
@@ -151,7 +207,7 @@ TEST_CASE("admin actions land in the audit trail, readable as JSON or JSON lines
   CHECK(client.get("/v1/admin/audit").status == 401);
 }
 
-TEST_CASE("a key over its profile's rate limit gets 429 with Retry-After; other callers do not",
+TEST_CASE("a key over its profile's rate limit gets 429 with Retry-After, other callers do not",
           "[http][rate_limit]") {
   HttpFixtureOptions options;
   options.rate_limits["mobility-partner"] = access::RateLimit{0.5, 3};  // a request per 2 s

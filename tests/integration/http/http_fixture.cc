@@ -95,6 +95,13 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) : sources(std::move(options
       .followers = &*followers,
       .webhooks = webhooks.get(),
       .sources = &sources,
+      // The handler's contract only: a checkpoint of the fixture's log and its seq. The real
+      // backup (key file, manifest) is broker/server's, tested there and end to end.
+      .backup = [this](const std::string& directory) -> core::Result<std::string> {
+        auto covered = storage->checkpoint(directory);
+        if (!covered) return tl::unexpected(std::move(covered.error()));
+        return "{\"last_seq\":" + std::to_string(*covered) + "}";
+      },
   };
   server = std::make_unique<http::HttpServer>(options.http, services);
   if (auto started = server->start(); !started) FAIL("start: " << started.error().message);

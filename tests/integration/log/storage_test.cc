@@ -1,9 +1,12 @@
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "broker/log/reading_log.h"
 #include "tests/integration/log/log_fixture.h"
@@ -98,6 +101,52 @@ TEST_CASE("open of an unusable path fails without throwing", "[log][storage]") {
   auto empty = open_rocksdb_storage({"", Durability::Sync});
   REQUIRE_FALSE(empty.has_value());
   CHECK(empty.error().code == ErrorCode::InvalidArgument);
+}
+
+TEST_CASE("a checkpoint taken while appends go on opens with every reading it promises",
+          "[log][storage][backup]") {
+  for (Durability durability : {Durability::Sync, Durability::Buffered}) {
+    testing::TempDir dir;
+    Seq covered = 0;
+    std::vector<Reading> before;
+    {
+      auto storage = value_of(open_rocksdb_storage({dir.file("db"), durability}));
+      for (int i = 0; i < 50; ++i) {
+        auto batch = append(storage->log(), {reading("s-" + std::to_string(i % 7), 1000 + i, i)});
+        before.push_back(batch[0]);
+      }
+      require_ok(storage->meta().put("registry", "s-1", "facts"));
+      std::atomic<bool> stop{false};
+      std::thread writer([&] {
+        for (int i = 0; i < 2000 && !stop.load(); ++i) {
+          append(storage->log(), {reading("busy", 5000 + i)});
+        }
+      });
+      covered = value_of(storage->checkpoint(dir.file("copy")));
+      stop = true;
+      writer.join();
+      CHECK(covered >= 50);
+
+      auto again = storage->checkpoint(dir.file("copy"));
+      REQUIRE_FALSE(again);
+      CHECK(again.error().code == core::ErrorCode::Conflict);
+    }
+    auto copy = value_of(open_rocksdb_storage({dir.file("copy"), durability}));
+    CHECK(copy->log().last_seq() >= covered);
+    for (const Reading& r : before) CHECK(value_of(copy->log().get(r.seq)) == r);
+    for (Seq seq = 1; seq <= covered; ++seq) CHECK(copy->log().get(seq).has_value());
+    CHECK(value_of(copy->meta().get("registry", "s-1")) == std::optional<std::string>("facts"));
+  }
+}
+
+TEST_CASE("a checkpoint into an unwritable place fails without leaving a database behind",
+          "[log][storage][backup]") {
+  LogFixture fixture;
+  append(fixture.log(), {reading("s", 1)});
+  auto result = fixture.storage->checkpoint(fixture.dir.file("missing/parent/copy"));
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == core::ErrorCode::Unavailable);
+  CHECK_FALSE(std::filesystem::exists(fixture.dir.file("missing/parent/copy")));
 }
 
 }  // namespace
