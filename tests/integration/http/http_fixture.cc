@@ -30,6 +30,7 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) : sources(std::move(options
   storage = take(log::open_rocksdb_storage({dir.file("db"), log::Durability::Sync}), "open log");
   std::vector<access::Profile> declared = {profile("city-dashboard", false, true, false),
                                            profile("mobility-partner", false, false, false),
+                                           profile("energy-partner", false, false, false),
                                            profile("lorawan-gateway", true, false, false),
                                            profile("ops", false, false, true)};
   if (options.rate_limits.contains("public"))
@@ -71,6 +72,7 @@ HttpFixture::HttpFixture(HttpFixtureOptions options) : sources(std::move(options
   ingest_key = make_key("lorawan-gateway");
   internal_key = make_key("city-dashboard");
   partner_key = make_key("mobility-partner");
+  other_partner_key = make_key("energy-partner");
 
   http::Services services{
       .ingest = options.ingest_sink != nullptr ? *options.ingest_sink

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "adapters/http/router.h"
 #include "adapters/http/server.h"
 #include "broker/access/identity.h"
 #include "broker/access/key_store.h"
@@ -95,15 +96,24 @@ class HttpFixture {
   std::atomic<bool> mqtt_connected{true};
   std::unique_ptr<http::HttpServer> server;
 
-  std::string admin_key;     // profile ops {admin}
-  std::string ingest_key;    // profile lorawan-gateway {ingest}
-  std::string internal_key;  // profile city-dashboard {internal}
-  std::string partner_key;   // profile mobility-partner {}
+  std::string admin_key;          // profile ops {admin}
+  std::string ingest_key;         // profile lorawan-gateway {ingest}
+  std::string internal_key;       // profile city-dashboard {internal}
+  std::string partner_key;        // profile mobility-partner {}
+  std::string other_partner_key;  // profile energy-partner {}
 };
 
 // The reading's epoch ms as the native payload's "ts".
 std::string reading_body(core::TimestampMs ts, const std::string& values_json);
 
 nlohmann::json parse_json(const std::string& text);
+
+// "/v1/streams/{id}/readings" with every parameter replaced by `value`.
+inline std::string concrete_path(const http::Route& route, const std::string& value) {
+  std::string path;
+  for (const auto& segment : route.segments)
+    path += '/' + (segment.is_param ? value : segment.text);
+  return path;
+}
 
 }  // namespace databroker::testing

@@ -23,14 +23,6 @@ std::string lower_method(http::Verb verb) {
   return name;
 }
 
-// "/v1/streams/{id}/readings" with every parameter replaced by `value`.
-std::string concrete_path(const http::Route& route, const std::string& value) {
-  std::string path;
-  for (const auto& segment : route.segments)
-    path += '/' + (segment.is_param ? value : segment.text);
-  return path;
-}
-
 json document() { return json::parse(http::openapi_document()); }
 
 // The names of an operation's path parameters, following `#/components/parameters/…` refs.
