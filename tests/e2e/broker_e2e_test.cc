@@ -1103,3 +1103,237 @@ TEST_CASE("backup while ingesting, wipe, restore: every read answers as before, 
   CHECK(json::parse(next.body)["first_seq"].get<std::uint64_t>() > stored.rbegin()->first);
   CHECK(broker.stop(SIGTERM) == 0);
 }
+
+TEST_CASE("GDPR canary: marker strings planted in closed streams appear on no open surface",
+          "[e2e][canary]") {
+  const std::string modules = std::string(DATABROKER_SOURCE_DIR) + "/tests/e2e/node/node_modules";
+  INFO("the npm clients are installed by deploy/test.sh (npm ci in tests/e2e/node)");
+  REQUIRE(std::filesystem::exists(modules + "/ws"));
+  MosquittoServer mosquitto;
+  REQUIRE(mosquitto.start());
+
+  // Unique per run, so no earlier run or other test can put them anywhere.
+  const std::string run = std::to_string(core::SystemClock{}.now_ms() % 100'000'000);
+  const std::string closed = "gdpr-closed-" + run;  // the closed stream's id
+  const std::string open = "canary-open-air-" + run;
+  const std::vector<std::string> markers = {
+      "Qz7ValueHttp" + run,     "Qz7ValueMqtt" + run, "Qz7ValueBatch" + run,
+      "Qz7ValueRejected" + run, "Qz7Name" + run,      "Qz7Zone" + run,
+      "Qz7Owner" + run,         "Qz7Steward" + run,   "Qz7TagResident" + run};
+
+  TempDir config_dir;
+  std::string config_text = read_file(kExampleConfig);
+  for (auto [from, to] : {std::pair<std::string, std::string>{"republish:\n    enabled: false",
+                                                              "republish:\n    enabled: true"},
+                          {"partners: []", "partners: [mobility-partner]"}}) {
+    const auto pos = config_text.find(from);
+    REQUIRE(pos != std::string::npos);
+    config_text.replace(pos, from.size(), to);
+  }
+  write_file(config_dir.file("databroker.yaml"), config_text);
+  write_file(config_dir.file("sensors.example.yaml"),
+             "- id: " + open +
+                 "\n  kind: air_quality\n  name: Open station\n  zone: centrum\n"
+                 "  location: {lat: 51.05, lon: 3.72}\n"
+                 "- id: " +
+                 closed + "\n  kind: noise\n  name: " + markers[4] + "\n  zone: " + markers[5] +
+                 "\n  owner: " + markers[6] + "\n  steward: " + markers[7] +
+                 "\n  tags: [nightlife, " + markers[8] +
+                 "]\n  location: {lat: 51.0512345, lon: 3.7298765}\n");
+  // Noise is open data, except the nightlife monitors: the closed rule must win for them on
+  // every surface, the open one for everything else of that kind.
+  write_file(config_dir.file("policy.example.yaml"), R"(
+catalog:
+  base_url: https://data.example.org
+  title: Canary city
+  description: Sensor data
+  publisher: {name: Canary city, email: open@example.org, url: https://example.org}
+  license: https://creativecommons.org/licenses/by/4.0/
+  keywords: [sensors]
+rules:
+  - name: nightlife noise stays closed
+    match: {kind: noise, tags: [nightlife]}
+    class: closed
+  - name: noise and air are open data
+    match: {kind: [noise, air_quality]}
+    class: open
+    open_view: {drop: [battery]}
+    dataset: {identifier: air-noise, title: Air and noise}
+  - name: parking for the mobility partner
+    match: {kind: parking}
+    class: shared
+    grants:
+      - {profile: mobility-partner, purpose: plan, legal_basis: agreement 1, until: 2099-12-31}
+)");
+
+  Broker broker(mosquitto, config_dir.file("databroker.yaml"));
+  const std::string gateway = broker.create_key("sensor-gateway");
+  const std::string dashboard = broker.create_key("city-dashboard");
+  const std::string partner = broker.create_key("mobility-partner");
+  broker.start();
+  REQUIRE(broker.wait_ready());
+  const std::string base = "http://127.0.0.1:" + std::to_string(broker.port());
+  HttpClient client(broker.port());
+
+  // Live surfaces, listening before anything is ingested: anonymous SSE and WebSocket, the
+  // partner's SSE, and every MQTT topic but the sensors' own input.
+  const std::string sse_out = broker.dir().file("public.sse");
+  const std::string partner_sse_out = broker.dir().file("partner.sse");
+  const std::string ws_out = broker.dir().file("public.ws");
+  const std::string mqtt_out = broker.dir().file("mqtt.txt");
+  auto sse = ChildProcess::start(
+      {"curl", "-sN", "--max-time", "8", base + "/v1/subscribe?after_seq=0", "-o", sse_out});
+  auto partner_sse = ChildProcess::start(
+      {"curl", "-sN", "--max-time", "8", base + "/v1/subscribe?after_seq=0&access_token=" + partner,
+       "-o", partner_sse_out});
+  auto ws = ChildProcess::start(
+      {"node", std::string(DATABROKER_SOURCE_DIR) + "/tests/e2e/node/collect_ws.mjs"},
+      {{"WS_URL", "ws://127.0.0.1:" + std::to_string(broker.port()) + "/v1/ws"},
+       {"OUT_FILE", ws_out},
+       {"SECONDS", "7"}});
+  auto mqtt = ChildProcess::start(
+      {"mosquitto_sub", "-h", "127.0.0.1", "-p", mosquitto.port_text(), "-t", "#", "-v", "-W", "9"},
+      {}, mqtt_out);
+  REQUIRE(wait_until(
+      [&] {
+        const auto metrics = client.get("/metrics").body;
+        return metrics.find("databroker_sse_subscribers 2") != std::string::npos &&
+               metrics.find("databroker_websocket_subscribers 1") != std::string::npos;
+      },
+      10s));
+  std::this_thread::sleep_for(500ms);  // mosquitto_sub has subscribed by now
+
+  // The plants: values over HTTP, MQTT and a batch, metadata from the sensors file, and a
+  // rejected reading that carries one too.
+  const auto now = core::SystemClock{}.now_ms();
+  REQUIRE(client
+              .post("/v1/sensors/noise/" + closed + "/readings",
+                    json{{"values", {{"laeq", 77.5}, {"note", markers[0]}}}}.dump(),
+                    bearer(gateway))
+              .status == 202);
+  REQUIRE(run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", mosquitto.port_text(), "-q", "1",
+                       "-t", "sensors/noise/" + closed, "-m",
+                       json{{"values", {{"laeq", 66.25}, {"comment", markers[1]}}}}.dump()},
+                      10s) == 0);
+  REQUIRE(client
+              .post("/v1/readings",
+                    json::array({{{"sensor", closed},
+                                  {"kind", "noise"},
+                                  {"ts", now},
+                                  {"values", {{"laeq", 55.5}, {"remark", markers[2]}}}},
+                                 {{"sensor", open},
+                                  {"kind", "air_quality"},
+                                  {"ts", now},
+                                  {"values", {{"pm25", 9.75}}}}})
+                        .dump(),
+                    bearer(gateway))
+              .status == 202);
+  const auto rejected =
+      client.post("/v1/sensors/noise/" + closed + "/readings",
+                  json{{"values", {{"laeq", markers[3]}}}}.dump(), bearer(gateway));
+  CHECK(rejected.status / 100 == 4);
+  REQUIRE(
+      run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", mosquitto.port_text(), "-q", "1", "-t",
+                   "sensors/air_quality/" + open, "-m", json{{"values", {{"pm25", 8.5}}}}.dump()},
+                  10s) == 0);
+  // The plants took: the city's own dashboard sees them.
+  REQUIRE(wait_until(
+      [&] {
+        return client.get("/v1/streams/" + closed + "/readings", bearer(dashboard))
+                   .body.find(markers[1]) != std::string::npos;
+      },
+      10s));
+  const auto internal_view = client.get("/v1/streams/" + closed, bearer(dashboard)).body;
+  CHECK(internal_view.find(markers[4]) != std::string::npos);
+
+  sse.wait(15s);
+  partner_sse.wait(15s);
+  ws.wait(15s);
+  mqtt.wait(15s);
+
+  // Every surface a caller without the internal right can reach.
+  std::map<std::string, std::string> surfaces;  // name → what it showed
+  surfaces["SSE (anonymous)"] = read_file(sse_out);
+  surfaces["SSE (partner)"] = read_file(partner_sse_out);
+  surfaces["WebSocket (anonymous)"] = read_file(ws_out);
+  {
+    std::string topics;
+    std::istringstream lines(read_file(mqtt_out));
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.starts_with("sensors/")) topics += line + "\n";  // the sensors' own input
+    }
+    surfaces["MQTT (all republished topics)"] = topics;
+  }
+  const std::vector<std::string> listings = {
+      "/v1/streams",
+      "/v1/streams?format=csv",
+      "/v1/streams?format=geojson",
+      "/v1/streams/" + open,
+      "/v1/streams/" + open + "/latest",
+      "/v1/streams/" + open + "/readings",
+      "/v1/readings?after_seq=0",
+      "/v1/readings?after_seq=0&format=csv",
+      "/ngsi-ld/v1/entities?type=NoiseLevelObserved",
+      "/ngsi-ld/v1/entities?type=AirQualityObserved",
+      "/ngsi-ld/v1/types",
+      "/v1/catalog",
+      "/v1/catalog?format=turtle",
+      "/v1/me",
+      "/metrics",
+      "/readyz",
+  };
+  // Refusals name the id the caller asked for; they must show nothing else of the stream.
+  const std::vector<std::string> refusals = {
+      "/v1/streams/" + closed,
+      "/v1/streams/" + closed + "/latest",
+      "/v1/streams/" + closed + "/readings",
+      "/v1/streams/" + closed + "/readings?format=csv",
+      "/ngsi-ld/v1/entities/urn:ngsi-ld:NoiseLevelObserved:" + closed,
+      "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:NoiseLevelObserved:" + closed,
+  };
+  for (const auto& [who, key] :
+       {std::pair<std::string, std::string>{"anonymous", ""}, {"partner", partner}}) {
+    const HeaderList headers = key.empty() ? HeaderList{} : bearer(key);
+    for (const auto& target : listings) {
+      if (target == "/v1/me" && key.empty()) continue;
+      const auto reply = client.get(target, headers);
+      CHECK(reply.status == 200);
+      surfaces["GET " + target + " (" + who + ")"] = reply.body;
+    }
+    for (const auto& target : refusals) {
+      const auto reply = client.get(target, headers);
+      CHECK(reply.status == 404);
+      std::string body = reply.body;
+      for (auto pos = body.find(closed); pos != std::string::npos; pos = body.find(closed))
+        body.erase(pos, closed.size());
+      surfaces["refusal of GET " + target + " (" + who + ")"] = body;
+    }
+  }
+  REQUIRE(broker.stop(SIGTERM) == 0);
+  surfaces["the broker's log (info level)"] = broker.log();
+
+  // The surfaces worked: the open stream is on each live one and in the listings.
+  for (const char* name : {"SSE (anonymous)", "SSE (partner)", "WebSocket (anonymous)",
+                           "MQTT (all republished topics)"}) {
+    INFO(name << ":\n" << surfaces[name]);
+    CHECK(surfaces[name].find(open) != std::string::npos);
+  }
+  CHECK(surfaces["GET /v1/readings?after_seq=0 (anonymous)"].find("9.75") != std::string::npos);
+  CHECK(surfaces["GET /v1/catalog (anonymous)"].find("air-noise") != std::string::npos);
+
+  std::size_t searched = 0;
+  for (const auto& [surface, text] : surfaces) {
+    searched += text.size();
+    for (const auto& marker : markers) {
+      INFO(surface << " shows " << marker);
+      CHECK(text.find(marker) == std::string::npos);
+    }
+    // The closed stream's id itself: nowhere but in the log and the refusals (stripped above).
+    if (surface != "the broker's log (info level)") {
+      INFO(surface << " names the closed stream:\n" << text);
+      CHECK(text.find(closed) == std::string::npos);
+    }
+  }
+  std::printf("GDPR canary: %zu markers and the closed id searched in %zu surfaces (%zu bytes)\n",
+              markers.size(), surfaces.size(), searched);
+}
