@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Configures and builds one CMake preset (debug, release, asan-ubsan) quietly; the compiler's
+# Configures and builds one CMake preset (debug, release, asan-ubsan, fuzz) quietly; the compiler's
 # output is shown only when the build fails. Usage: deploy/build.sh PRESET [TARGET...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -9,6 +9,8 @@ packages=(
   libpaho-mqttpp-dev libpaho-mqtt-dev
   nlohmann-json3-dev librocksdb-dev libyaml-cpp-dev libssl-dev libexpected-dev libsimdjson-dev
   catch2 clang-format
+  # the fuzz targets (tests/fuzz): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
   mosquitto mosquitto-clients libmosquitto-dev curl
   # the benchmark's ceilings (tools/bench/run.sh): a server answering 204, and its HTTP driver
   nginx-light wrk

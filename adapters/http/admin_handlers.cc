@@ -8,6 +8,7 @@
 
 #include "adapters/http/auth.h"
 #include "adapters/http/handlers.h"
+#include "adapters/http/json_body.h"
 #include "adapters/http/json_text.h"
 #include "adapters/http/params.h"
 #include "adapters/http/problem.h"
@@ -32,20 +33,11 @@ void create_key(const HandlerContext& context, const HttpRequest& request, Respo
   if (auto allowed = require_right(request.identity, Right::Admin); !allowed) {
     return respond(problem_response(allowed.error()));
   }
-  if (!is_json_media_type(request.content_type)) {
-    return respond(problem_response(415, "unsupported_media_type",
-                                    "send the key request as Content-Type: application/json"));
-  }
-  const auto body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return respond(invalid_body({{"", "malformed", "the body must be a JSON object"}}));
-  }
-  std::vector<core::FieldError> errors;
-  for (const auto& item : body.items()) {
-    if (item.key() != "profile" && item.key() != "label") {
-      errors.push_back({item.key(), "unknown_field", "unknown field '" + item.key() + "'"});
-    }
-  }
+  const auto parsed = json_object_body(request, "the key request", respond);
+  if (!parsed) return;
+  const Json& body = *parsed;
+  constexpr std::string_view kKeyFields[] = {"profile", "label"};
+  std::vector<core::FieldError> errors = unknown_fields(body, kKeyFields);
   std::string profile;
   std::string label;
   if (!body.contains("profile") || !body["profile"].is_string()) {
@@ -181,20 +173,11 @@ void create_backup(const HandlerContext& context, const HttpRequest& request, Re
   if (!context.services.backup) {
     return respond(problem_response(503, "unavailable", "this server takes no backups"));
   }
-  if (!is_json_media_type(request.content_type)) {
-    return respond(problem_response(415, "unsupported_media_type",
-                                    "send the backup request as Content-Type: application/json"));
-  }
-  const auto body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return respond(invalid_body({{"", "malformed", "the body must be a JSON object"}}));
-  }
-  std::vector<core::FieldError> errors;
-  for (const auto& item : body.items()) {
-    if (item.key() != "directory") {
-      errors.push_back({item.key(), "unknown_field", "unknown field '" + item.key() + "'"});
-    }
-  }
+  const auto parsed = json_object_body(request, "the backup request", respond);
+  if (!parsed) return;
+  const Json& body = *parsed;
+  constexpr std::string_view kBackupFields[] = {"directory"};
+  std::vector<core::FieldError> errors = unknown_fields(body, kBackupFields);
   std::string directory;
   if (!body.contains("directory") || !body["directory"].is_string()) {
     errors.push_back({"directory", "required", "directory must be an absolute path"});

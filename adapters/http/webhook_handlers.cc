@@ -8,6 +8,7 @@
 
 #include "adapters/http/auth.h"
 #include "adapters/http/handlers.h"
+#include "adapters/http/json_body.h"
 #include "adapters/http/json_text.h"
 #include "adapters/http/params.h"
 #include "adapters/http/problem.h"
@@ -95,21 +96,10 @@ void read_list(const Json& filter, std::string_view name, std::vector<std::strin
 void create_webhook(const HandlerContext& context, const HttpRequest& request, Respond respond) {
   hub::WebhookRegistry* registry = registry_for(context, request, respond);
   if (registry == nullptr) return;
-  if (!is_json_media_type(request.content_type)) {
-    return respond(problem_response(415, "unsupported_media_type",
-                                    "send the webhook as Content-Type: application/json"));
-  }
-  const auto body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return respond(invalid_body({{"", "malformed", "the body must be a JSON object"}}));
-  }
-  std::vector<core::FieldError> errors;
-  for (const auto& item : body.items()) {
-    if (std::find(std::begin(kCreateFields), std::end(kCreateFields), item.key()) ==
-        std::end(kCreateFields)) {
-      errors.push_back({item.key(), "unknown_field", "unknown field '" + item.key() + "'"});
-    }
-  }
+  const auto parsed = json_object_body(request, "the webhook", respond);
+  if (!parsed) return;
+  const Json& body = *parsed;
+  std::vector<core::FieldError> errors = unknown_fields(body, kCreateFields);
   hub::WebhookSpec spec;
   const auto read_string = [&](const char* name, std::string& out, bool required) {
     if (!body.contains(name)) {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -68,10 +69,20 @@ struct FileText {
   std::string error;  // empty when the file was read
 };
 
+// The files a configuration names (sensors, password) are small; a device or a pipe there
+// (/dev/zero, a FIFO) would hang the start, so only regular files of bounded size are read.
+constexpr std::uintmax_t kMaxReferencedFileBytes = 64ull << 20;
+
 FileText read_text_file(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     return {"", "is a directory"};
+  }
+  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec)) {
+    return {"", "is not a regular file"};
+  }
+  if (const auto size = fs::file_size(path, ec); !ec && size > kMaxReferencedFileBytes) {
+    return {"", "is larger than 64 MiB"};
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -657,8 +668,10 @@ void parse_republish(DocumentReader& r, const Fields& mqtt_fields, const MqttCon
 void check_republish_partners(DocumentReader& r, const PartnerLines& partners,
                               const std::vector<access::Profile>& profiles) {
   for (const auto& [name, line] : partners) {
+    // Named, not captured: clang 14 (the fuzz build) cannot capture a structured binding.
+    const std::string& partner = name;
     auto it = std::find_if(profiles.begin(), profiles.end(),
-                           [&](const access::Profile& p) { return p.name == name; });
+                           [&partner](const access::Profile& p) { return p.name == partner; });
     if (name == access::kPublicProfile) {
       r.report(line,
                "mqtt.republish.partners: 'public' holds no grants; open data goes to "

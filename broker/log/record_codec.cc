@@ -1,6 +1,7 @@
 #include "broker/log/record_codec.h"
 
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -103,6 +104,8 @@ class Reader {
     return s;
   }
 
+  // Nothing when truncated or not finite: the broker never stores NaN or infinities, so one in
+  // a record is damage.
   std::optional<double> float64() {
     if (remaining() < 8) {
       return std::nullopt;
@@ -112,7 +115,9 @@ class Reader {
       bits = (bits << 8) | static_cast<unsigned char>(in_[pos_ + static_cast<std::size_t>(i)]);
     }
     pos_ += 8;
-    return std::bit_cast<double>(bits);
+    const double value = std::bit_cast<double>(bits);
+    if (!std::isfinite(value)) return std::nullopt;
+    return value;
   }
 
  private:
@@ -224,7 +229,7 @@ core::Result<core::Reading> decode_record(std::string_view bytes) {
       case kTagDouble: {
         auto d = r.float64();
         if (!d) {
-          return corrupt(r, "truncated number");
+          return corrupt(r, "truncated or non-finite number");
         }
         m.value = *d;
         break;
@@ -260,14 +265,14 @@ core::Result<core::Reading> decode_record(std::string_view bytes) {
     auto lat = r.float64();
     auto lon = lat ? r.float64() : std::nullopt;
     if (!lon) {
-      return corrupt(r, "truncated location");
+      return corrupt(r, "truncated or non-finite location");
     }
     loc.lat = *lat;
     loc.lon = *lon;
     if ((*flags & kHasAlt) != 0) {
       auto alt = r.float64();
       if (!alt) {
-        return corrupt(r, "truncated altitude");
+        return corrupt(r, "truncated or non-finite altitude");
       }
       loc.alt = *alt;
     }

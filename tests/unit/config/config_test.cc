@@ -682,6 +682,22 @@ TEST_CASE("an unreadable, empty or multi-line password file is a problem on its 
   CHECK_FALSE(contains(problems[0].reason, "one\n"));
 }
 
+TEST_CASE("a device or pipe named as a password or sensors file is refused, not read", "[config]") {
+  testing::TempDir dir;
+  const std::string config_file = dir.file("databroker.yaml");
+  testing::write_file(config_file, "mqtt:\n  password_file: /dev/zero\n");
+  auto problems = load_problems(config_file);  // would never end if /dev/zero were read
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].line == 2);
+  CHECK(contains(problems[0].reason, "is not a regular file"));
+
+  testing::write_file(config_file, "ingest:\n  sensors_file: /dev/zero\n");
+  problems = load_problems(config_file);
+  REQUIRE(problems.size() == 1);
+  CHECK(contains(problems[0].reason, "ingest.sensors_file"));
+  CHECK(contains(problems[0].reason, "is not a regular file"));
+}
+
 TEST_CASE("declared sensors are loaded from the sensors file", "[config]") {
   auto config = load_config(std::string(kDataDir) + "/custom_kinds.yaml", no_environment());
   if (!config) {

@@ -30,7 +30,7 @@ Reading sample_reading() {
       {"firmware", std::string("v1.2.3"), false},
       {"empty", std::string(), false},
       {"binary", std::string("a\0b\xff", 4), false},
-      {"huge", std::numeric_limits<double>::infinity(), true},
+      {"huge", std::numeric_limits<double>::max(), true},  // infinities are refused at ingest
       {"tiny", std::numeric_limits<double>::denorm_min(), true},
   };
   return r;
@@ -170,6 +170,25 @@ TEST_CASE("malformed fields are Corruption", "[log][codec]") {
   }
   SECTION("unknown location flags") {
     require_corruption(header_then(id_and_kind + varint(0) + std::string(1, '\x04')));
+  }
+}
+
+TEST_CASE("a NaN or an infinity in a stored number is Corruption", "[log][codec]") {
+  // Found by fuzz_record: the broker never stores them, so one in a record is damage.
+  const std::string one("\x00\x00\x00\x00\x00\x00\xf0\x3f", 8);  // 1.0, little-endian
+  for (const std::string& bad : {std::string("\x00\x00\x00\x00\x00\x00\xf8\x7f", 8),
+                                 std::string("\x00\x00\x00\x00\x00\x00\xf0\x7f", 8),
+                                 std::string("\x00\x00\x00\x00\x00\x00\xf0\xff", 8)}) {
+    for (const bool in_location : {false, true}) {
+      Reading r = sample_reading();
+      r.values = {{"n", in_location ? 2.0 : 1.0, true}};
+      r.location = Location{in_location ? 1.0 : 2.0, 3.0, 4.0};
+      std::string bytes = encode_record(r);
+      const auto pos = bytes.find(one);
+      REQUIRE(pos != std::string::npos);
+      bytes.replace(pos, 8, bad);
+      require_corruption(bytes);
+    }
   }
 }
 
