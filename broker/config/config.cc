@@ -460,8 +460,9 @@ constexpr RejectedKey kMqttRejected[] = {
     {"password",
      "secrets do not belong in the configuration file; set DATABROKER_MQTT_PASSWORD or name a "
      "file only the broker can read in mqtt.password_file"}};
-constexpr std::string_view kStorageKeys[] = {"data_dir", "durability", "retention",
-                                             "queue_capacity_readings", "max_commit_readings"};
+constexpr std::string_view kStorageKeys[] = {
+    "data_dir",   "durability", "retention", "queue_capacity_readings", "max_commit_readings",
+    "min_free_mb"};
 constexpr std::string_view kIngestKeys[] = {"unknown_measurements", "max_future_skew",
                                             "strict_sensors", "sensors_file", "sources"};
 constexpr std::string_view kSourceKeys[] = {"name", "format",    "mqtt_topic", "http",
@@ -780,6 +781,7 @@ void parse_storage(DocumentReader& r, const Fields& top, StorageConfig& storage)
   }
   r.read_size(*f, "queue_capacity_readings", storage.queue_capacity_readings);
   r.read_size(*f, "max_commit_readings", storage.max_commit_readings);
+  r.read_integer(*f, "min_free_mb", 0, 1'000'000, storage.min_free_mb);
 }
 
 // Returns the sensors file as written and its line, if one is named; `sources` gets the

@@ -85,6 +85,9 @@ struct StorageConfig {
   std::optional<Millis> retention;  // none = keep forever
   std::size_t queue_capacity_readings = 100'000;
   std::size_t max_commit_readings = 10'000;
+  // Writes stop (503, MQTT backpressure) while the data directory's file system has less free
+  // space than this, and resume by themselves once it has more (broker/log/reading_log.h).
+  std::uint64_t min_free_mb = 128;
 };
 
 struct IngestConfig {

@@ -40,6 +40,9 @@ enum class Durability { Sync, Buffered };
 struct LogOptions {
   std::string path;  // a directory; created if missing
   Durability durability = Durability::Sync;
+  // Writes are refused (Unavailable) while the file system holding `path` has less free space
+  // than this, and go through again once it has more; 0 turns the reserve off.
+  std::uint64_t min_free_bytes = 0;
 };
 
 struct SeqRange {
@@ -156,6 +159,10 @@ class Storage {
   virtual AuditStore& audit() = 0;
   // Flushes memtables so a clean shutdown leaves nothing to replay.
   virtual Status flush() = 0;
+  // False while a write would be refused: below LogOptions::min_free_bytes of free space (until
+  // there is more again), or for good once a write failed on the disk (a restart, with space
+  // back, makes the storage writable again). Reads go on either way.
+  virtual bool writable() const = 0;
   // Writes a consistent copy of the whole database (readings, index, meta, audit) to
   // `directory`, which must not exist yet, while appends go on: a RocksDB checkpoint, hard links
   // where `directory` is on the same file system, copies otherwise. It holds at least every

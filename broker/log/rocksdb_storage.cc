@@ -8,6 +8,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <atomic>
@@ -95,8 +96,72 @@ std::string seq_context(std::string_view what, Seq seq) {
 
 // The database and its column families, shared by the log and the meta store. Owned by
 // RocksDbStorage, which outlives both.
+// RocksDB 7.8, as Debian builds it (with its assertions), aborts the process when a write hits
+// the end of the disk in its write-ahead log: the failed writer is touched again within the
+// same write, and by Resume() and Flush() after it (RocksDB PR 12448, in 9.x, stops that). So
+// the gate keeps writes away from a full disk: below `min_free_bytes` of free space on the
+// data directory's file system every write is refused here (IOError NoSpace, so callers answer
+// 503), without reaching RocksDB, and writes resume by themselves once space is back. Should a
+// write still fail with an I/O error (the disk filled faster than the reserve, a failing disk,
+// a background flush that ran out of space), the gate closes for good: reads go on, and a
+// restart reopens the database, recovering up to the last acknowledged write.
+class WriteGate {
+ public:
+  void configure(std::string path, std::uint64_t min_free_bytes) {
+    path_ = std::move(path);
+    min_free_bytes_ = min_free_bytes;
+  }
+
+  // Whether a write now would be let through (for /readyz and /metrics).
+  bool open() const { return !failed_.load(std::memory_order_acquire) && has_room(); }
+
+  // Writes `batch`, unless the gate is closed or the disk is below the reserve.
+  rocksdb::Status write(rocksdb::DB* db, const rocksdb::WriteOptions& options,
+                        rocksdb::WriteBatch* batch) const {
+    if (failed_.load(std::memory_order_acquire)) {
+      return rocksdb::Status::IOError(
+          "writes are refused since an earlier write failed on the disk: free space and restart "
+          "the broker");
+    }
+    if (!has_room()) {
+      if (!low_.exchange(true, std::memory_order_acq_rel)) {
+        core::log_warn(kComponent, "less than " + std::to_string(min_free_bytes_ >> 20) +
+                                       " MiB free on the file system of " + path_ +
+                                       " (storage.min_free_mb): writes are refused until there "
+                                       "is more; reads go on");
+      }
+      return rocksdb::Status::NoSpace("less than storage.min_free_mb free on the data directory");
+    }
+    if (low_.exchange(false, std::memory_order_acq_rel)) {
+      core::log_info(kComponent, "free space is back on " + path_ + ": writes resume");
+    }
+    auto s = db->Write(options, batch);
+    if (s.IsIOError() && !failed_.exchange(true, std::memory_order_acq_rel)) {
+      core::log_error(kComponent, "a write failed (" + s.ToString() +
+                                      "): the log refuses writes from now on and keeps serving "
+                                      "reads; free space on the data directory and restart");
+    }
+    return s;
+  }
+
+ private:
+  // True when the reserve is off, free space cannot be read, or there is enough of it.
+  bool has_room() const {
+    if (min_free_bytes_ == 0) return true;
+    struct statvfs fs {};
+    if (::statvfs(path_.c_str(), &fs) != 0) return true;
+    return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize >= min_free_bytes_;
+  }
+
+  std::string path_;
+  std::uint64_t min_free_bytes_ = 0;
+  mutable std::atomic<bool> failed_{false};
+  mutable std::atomic<bool> low_{false};
+};
+
 struct Columns {
   rocksdb::DB* db = nullptr;
+  WriteGate gate;
   rocksdb::ColumnFamilyHandle* default_cf = nullptr;
   rocksdb::ColumnFamilyHandle* readings = nullptr;
   rocksdb::ColumnFamilyHandle* by_stream = nullptr;
@@ -140,9 +205,9 @@ class RocksDbReadingLog final : public ReadingLog {
                     "reading " + std::to_string(i) + ": sensor id is empty or contains NUL");
       }
     }
-    // A failed write may have left RocksDB read-only (e.g. disk full); once space is back,
+    // A failed write that did not close the write gate may have left RocksDB read-only;
     // Resume() lets writes through again without a restart.
-    if (needs_resume_.load(std::memory_order_relaxed)) {
+    if (needs_resume_.load(std::memory_order_relaxed) && c_.gate.open()) {
       if (auto s = c_.db->Resume(); !s.ok()) {
         return failed(s, "resuming writes after an earlier failure");
       }
@@ -167,7 +232,7 @@ class RocksDbReadingLog final : public ReadingLog {
       }
     }
     if (s.ok()) {
-      s = c_.db->Write(c_.write_options, &write);
+      s = c_.gate.write(c_.db, c_.write_options, &write);
     }
     if (!s.ok()) {
       // Nothing was stored: hand the batch back as it came, so a retry is a clean retry.
@@ -442,7 +507,7 @@ class RocksDbReadingLog final : public ReadingLog {
                     rocksdb::Slice(kDroppedThroughKey.data(), kDroppedThroughKey.size()),
                     encode_seq_key(watermark));
       if (s.ok()) {
-        s = c_.db->Write(c_.write_options, &write);
+        s = c_.gate.write(c_.db, c_.write_options, &write);
       }
       if (!s.ok()) {
         return failed(s, "removing " + std::to_string(in_batch) + " expired readings");
@@ -521,7 +586,7 @@ class RocksDbReadingLog final : public ReadingLog {
                       encode_seq_key(watermark));
       }
       if (s.ok()) {
-        s = c_.db->Write(c_.write_options, &write);
+        s = c_.gate.write(c_.db, c_.write_options, &write);
       }
       if (!s.ok()) {
         return failed(s, "removing " + std::to_string(in_batch) + " expired readings of sensor " +
@@ -588,8 +653,10 @@ class RocksDbMetaStore final : public MetaStore {
     if (!is_key_safe_name(ns)) {
       return bad_namespace();
     }
-    auto s = c_.db->Put(c_.write_options, c_.meta, encode_meta_key(ns, key),
-                        rocksdb::Slice(value.data(), value.size()));
+    rocksdb::WriteBatch write;
+    auto s =
+        write.Put(c_.meta, encode_meta_key(ns, key), rocksdb::Slice(value.data(), value.size()));
+    if (s.ok()) s = c_.gate.write(c_.db, c_.write_options, &write);
     if (!s.ok()) {
       return failed(s, "storing " + std::string(ns) + " record");
     }
@@ -615,7 +682,9 @@ class RocksDbMetaStore final : public MetaStore {
     if (!is_key_safe_name(ns)) {
       return bad_namespace();
     }
-    auto s = c_.db->Delete(c_.write_options, c_.meta, encode_meta_key(ns, key));
+    rocksdb::WriteBatch write;
+    auto s = write.Delete(c_.meta, encode_meta_key(ns, key));
+    if (s.ok()) s = c_.gate.write(c_.db, c_.write_options, &write);
     if (!s.ok()) {
       return failed(s, "erasing " + std::string(ns) + " record");
     }
@@ -688,9 +757,9 @@ class RocksDbAuditStore final : public AuditStore {
     if (batch.empty()) {
       return core::ok();
     }
-    // As for the reading log: after a failed write (disk full), Resume() lets writes through
-    // again once space is back.
-    if (needs_resume_.load(std::memory_order_relaxed)) {
+    // As for the reading log: after a failed write that left the write gate open, Resume() lets
+    // writes through again.
+    if (needs_resume_.load(std::memory_order_relaxed) && c_.gate.open()) {
       if (auto s = c_.db->Resume(); !s.ok()) {
         return failed(s, "resuming audit writes after an earlier failure");
       }
@@ -706,7 +775,7 @@ class RocksDbAuditStore final : public AuditStore {
                     rocksdb::Slice(batch[i].bytes.data(), batch[i].bytes.size()));
     }
     if (s.ok()) {
-      s = c_.db->Write(c_.audit_write_options, &write);
+      s = c_.gate.write(c_.db, c_.audit_write_options, &write);
     }
     if (!s.ok()) {
       needs_resume_.store(true, std::memory_order_relaxed);
@@ -792,9 +861,11 @@ class RocksDbAuditStore final : public AuditStore {
 class RocksDbStorage final : public Storage {
  public:
   RocksDbStorage(std::string path, rocksdb::DB* db,
-                 const std::vector<rocksdb::ColumnFamilyHandle*>& handles, Durability durability)
+                 const std::vector<rocksdb::ColumnFamilyHandle*>& handles, Durability durability,
+                 std::uint64_t min_free_bytes)
       : path_(std::move(path)), db_(db), handles_(handles), durability_(durability) {
     columns_.db = db;
+    columns_.gate.configure(path_, min_free_bytes);
     columns_.default_cf = handles[0];
     columns_.readings = handles[1];
     columns_.by_stream = handles[2];
@@ -810,8 +881,9 @@ class RocksDbStorage final : public Storage {
     meta_.reset();
     audit_.reset();
     // Close() does not sync the WAL; with Buffered writes, or after audit writes (never
-    // synced), a clean shutdown syncs it here.
-    if (durability_ == Durability::Buffered || audit_unsynced) {
+    // synced), a clean shutdown syncs it here, unless a failed write closed the gate (the WAL
+    // writer must not be touched again; what was acknowledged is in the page cache already).
+    if ((durability_ == Durability::Buffered || audit_unsynced) && columns_.gate.open()) {
       if (auto s = db_->SyncWAL(); !s.ok()) {
         core::log_warn(kComponent, to_error(s, "syncing the WAL at close").message);
       }
@@ -908,9 +980,13 @@ class RocksDbStorage final : public Storage {
 
   ReadingLog& log() override { return *log_; }
   MetaStore& meta() override { return *meta_; }
+  bool writable() const override { return columns_.gate.open(); }
   AuditStore& audit() override { return *audit_; }
 
   Status flush() override {
+    if (!columns_.gate.open()) {
+      return fail(ErrorCode::Unavailable, "not flushing " + path_ + ": an earlier write failed");
+    }
     rocksdb::FlushOptions options;
     options.wait = true;
     if (auto s = db_->Flush(options, handles_); !s.ok()) {
@@ -923,6 +999,11 @@ class RocksDbStorage final : public Storage {
     std::error_code ec;
     if (std::filesystem::exists(directory, ec)) {
       return fail(ErrorCode::Conflict, directory + " exists; a checkpoint needs a new folder");
+    }
+    if (!columns_.gate.open()) {
+      return fail(ErrorCode::Unavailable, "no checkpoint of " + path_ +
+                                              ": writes are refused since an earlier write "
+                                              "failed (disk full?)");
     }
     rocksdb::Checkpoint* raw = nullptr;
     if (auto s = rocksdb::Checkpoint::Create(db_.get(), &raw); !s.ok()) {
@@ -1002,7 +1083,8 @@ Result<std::unique_ptr<Storage>> open_rocksdb_storage(const LogOptions& options)
   if (!s.ok()) {
     return failed(s, "opening " + options.path);
   }
-  auto storage = std::make_unique<RocksDbStorage>(options.path, db, handles, options.durability);
+  auto storage = std::make_unique<RocksDbStorage>(options.path, db, handles, options.durability,
+                                                  options.min_free_bytes);
   if (auto recovered = storage->recover(); !recovered) {
     return tl::unexpected(std::move(recovered.error()));
   }

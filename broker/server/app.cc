@@ -129,7 +129,8 @@ int run_server(const config::Config& config) {
                          {core::ErrorCode::Unavailable, ec.message(), {}});
   }
 
-  auto storage = log::open_rocksdb_storage({database_path(config), config.storage.durability});
+  auto storage = log::open_rocksdb_storage(
+      {database_path(config), config.storage.durability, config.storage.min_free_mb << 20});
   if (!storage) return start_failure("cannot open the log", storage.error());
   log::ReadingLog& reading_log = (*storage)->log();
 
@@ -240,7 +241,9 @@ int run_server(const config::Config& config) {
       .clock = clock,
       .readiness =
           [&] {
-            return http::Readiness{true, !mqtt_ingest || mqtt_ingest->is_connected()};
+            // Not ready while the log refuses writes: ingest would only get 503s.
+            return http::Readiness{(*storage)->writable(),
+                                   !mqtt_ingest || mqtt_ingest->is_connected()};
           },
       .metrics =
           [&] {
@@ -248,7 +251,11 @@ int run_server(const config::Config& config) {
                                    config.storage.queue_capacity_readings,
                                    &retention_pass.counters(), republisher.get(), webhooks->get(),
                                    &webhook_delivery.counters(), &policy_engine, &policy_reloads}) +
-                   hub_metrics.render(reading_log.last_seq());
+                   hub_metrics.render(reading_log.last_seq()) +
+                   "# HELP databroker_log_writable 1 while the log takes writes, 0 once a write "
+                   "failed on the disk (free space, then restart).\n"
+                   "# TYPE databroker_log_writable gauge\ndatabroker_log_writable " +
+                   ((*storage)->writable() ? "1\n" : "0\n");
           },
       .policy = policy_engine,
       .reload_policy = [&] { return policy_loader.reload(); },

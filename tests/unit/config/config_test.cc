@@ -254,6 +254,7 @@ storage:
   retention: 90d
   queue_capacity_readings: 5000
   max_commit_readings: 500
+  min_free_mb: 64
 ingest:
   unknown_measurements: reject
   max_future_skew: 30s
@@ -289,6 +290,7 @@ logging:
   CHECK(config.storage.retention == Millis(90LL * 86'400'000));
   CHECK(config.storage.queue_capacity_readings == 5000);
   CHECK(config.storage.max_commit_readings == 500);
+  CHECK(config.storage.min_free_mb == 64);
   CHECK(config.ingest.rules.unknown_measurements == ingest::UnknownMeasurements::Reject);
   CHECK(config.ingest.rules.max_future_skew_ms == 30'000);
   CHECK(config.ingest.strict_sensors);
