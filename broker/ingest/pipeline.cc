@@ -57,6 +57,13 @@ core::Status IngestPipeline::try_submit(std::vector<core::Reading> batch, Ingest
 core::Status IngestPipeline::submit(std::vector<core::Reading> batch, IngestPath path,
                                     Completion done, std::chrono::milliseconds max_wait) {
   if (auto status = validate(batch); !status) return status;
+  // Refused before it is queued, so an MQTT delivery is held back (not acknowledged) instead of
+  // failing after its PUBACK; HTTP answers 503.
+  if (!log_.writable()) {
+    return core::fail(ErrorCode::Unavailable,
+                      "the log refuses writes (too little free disk space, or a failed disk); "
+                      "retry later");
+  }
   return enqueue(std::move(batch), path, std::move(done), max_wait);
 }
 

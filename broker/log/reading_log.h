@@ -145,6 +145,10 @@ class ReadingLog {
   // Bytes the stored readings take, as the storage estimates them cheaply (for /metrics);
   // nullopt when the implementation cannot tell.
   virtual std::optional<std::uint64_t> size_bytes() const { return std::nullopt; }
+
+  // Whether an append now would reach the disk (Storage::writable); the ingest pipeline refuses
+  // new batches while it is false, so MQTT holds its deliveries back instead of losing them.
+  virtual bool writable() const { return true; }
 };
 
 // The RocksDB-backed log and meta store, one database. Opening recovers the seq counter.

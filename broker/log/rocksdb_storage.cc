@@ -250,6 +250,8 @@ class RocksDbReadingLog final : public ReadingLog {
     return SeqRange{first, last};
   }
 
+  bool writable() const override { return c_.gate.open(); }
+
   Seq last_seq() const override { return last_seq_.load(std::memory_order_acquire); }
 
   Seq first_seq() const override {

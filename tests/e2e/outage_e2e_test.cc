@@ -357,6 +357,18 @@ TEST_CASE(
   CHECK(client.get("/v1/streams/e2e-full-3/latest", bearer(dashboard)).status == 200);
   CHECK(client.get("/v1/streams/e2e-full-3/readings?limit=100", bearer(dashboard)).status == 200);
 
+  // MQTT readings published meanwhile are held back (not acknowledged to Mosquitto), not lost.
+  const core::TimestampMs mqtt_ts = core::SystemClock{}.now_ms() - 60'000;
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", mosquitto.port_text(), "-q", "1",
+                         "-t", "sensors/noise/e2e-full-mqtt", "-m",
+                         json{{"ts", mqtt_ts + i}, {"values", {{"laeq", 60 + i}}}}.dump()},
+                        10s) == 0);
+  }
+  std::this_thread::sleep_for(500ms);
+  CHECK(metric_line(broker.port(), "databroker_mqtt_messages_lost_total") ==
+        "databroker_mqtt_messages_lost_total 0");
+
   // Space is freed: ready again and ingest resumes, without a restart.
   std::filesystem::remove(filler);
   const auto freed = std::chrono::steady_clock::now();
@@ -364,6 +376,16 @@ TEST_CASE(
   const double ready_after = seconds_since(freed);
   CHECK(metric_line(broker.port(), "databroker_log_writable") == "databroker_log_writable 1");
   CHECK(ingest_batch(7).status == 202);
+  // The held MQTT readings arrive.
+  CHECK(wait_until(
+      [&] {
+        const auto reply =
+            client.get("/v1/streams/e2e-full-mqtt/readings?limit=100", bearer(dashboard));
+        return reply.status == 200 && json::parse(reply.body)["readings"].size() == 5;
+      },
+      20s, 100ms));
+  CHECK(metric_line(broker.port(), "databroker_mqtt_messages_lost_total") ==
+        "databroker_mqtt_messages_lost_total 0");
 
   const auto stored = read_all(broker.port(), dashboard);
   std::size_t missing = 0, different = 0;

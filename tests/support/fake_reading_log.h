@@ -109,6 +109,9 @@ class FakeReadingLog final : public log::ReadingLog {
     std::lock_guard lock(mutex_);
     fail_appends_ = count;
   }
+  // What writable() answers (a disk below its free-space reserve: false).
+  void set_writable(bool writable) { writable_ = writable; }
+  bool writable() const override { return writable_.load(); }
   int appends() const {
     std::lock_guard lock(mutex_);
     return appends_;
@@ -124,6 +127,7 @@ class FakeReadingLog final : public log::ReadingLog {
   core::Seq last_ = 0;
   int fail_appends_ = 0;
   int appends_ = 0;
+  std::atomic<bool> writable_{true};
 };
 
 }  // namespace databroker::testing

@@ -116,6 +116,24 @@ TEST_CASE("a failed log write fails the whole group and stores nothing", "[inges
   CHECK(submit_and_wait(*pipeline, {noise("n1", 50, f.clock.now_ms())}));
 }
 
+TEST_CASE("while the log refuses writes, submit is Unavailable before anything is queued",
+          "[ingest][pipeline]") {
+  Fixture f;
+  auto pipeline = f.make();
+  f.log.set_writable(false);
+  bool called = false;
+  auto refused = pipeline->submit(
+      {noise("n1", 50, f.clock.now_ms())}, ingest::IngestPath::Mqtt,
+      [&](core::Result<ingest::Accepted>) { called = true; }, 0ms);
+  REQUIRE_FALSE(refused);
+  // Unavailable: the MQTT adapter holds the delivery back and retries; HTTP answers 503.
+  CHECK(refused.error().code == core::ErrorCode::Unavailable);
+  CHECK_FALSE(called);  // nothing queued, so no completion and no loss to count
+  CHECK(f.log.appends() == 0);
+  f.log.set_writable(true);
+  CHECK(submit_and_wait(*pipeline, {noise("n1", 50, f.clock.now_ms())}));
+}
+
 // A log whose appends wait until the test opens the gate, to fill the queue deterministically.
 class GatedLog final : public log::ReadingLog {
  public:
