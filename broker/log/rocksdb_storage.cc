@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
@@ -112,7 +113,7 @@ class WriteGate {
     min_free_bytes_ = min_free_bytes;
   }
 
-  // Whether a write now would be let through (for /readyz and /metrics).
+  // Whether a write now would be let through (for the pipeline, /readyz and /metrics).
   bool open() const { return !failed_.load(std::memory_order_acquire) && has_room(); }
 
   // Writes `batch`, unless the gate is closed or the disk is below the reserve.
@@ -124,16 +125,7 @@ class WriteGate {
           "the broker");
     }
     if (!has_room()) {
-      if (!low_.exchange(true, std::memory_order_acq_rel)) {
-        core::log_warn(kComponent, "less than " + std::to_string(min_free_bytes_ >> 20) +
-                                       " MiB free on the file system of " + path_ +
-                                       " (storage.min_free_mb): writes are refused until there "
-                                       "is more; reads go on");
-      }
       return rocksdb::Status::NoSpace("less than storage.min_free_mb free on the data directory");
-    }
-    if (low_.exchange(false, std::memory_order_acq_rel)) {
-      core::log_info(kComponent, "free space is back on " + path_ + ": writes resume");
     }
     auto s = db->Write(options, batch);
     if (s.IsIOError() && !failed_.exchange(true, std::memory_order_acq_rel)) {
@@ -145,18 +137,43 @@ class WriteGate {
   }
 
  private:
-  // True when the reserve is off, free space cannot be read, or there is enough of it.
+  // Free space is read at most every kRecheck: the pipeline asks on every submit (each HTTP
+  // request, each MQTT message), and a statvfs per reading would cost more than the check buys.
+  // The reserve is far larger than what a few milliseconds of ingest can write.
+  static constexpr std::int64_t kRecheckNanos = 50'000'000;
+
+  // True when the reserve is off, free space cannot be read, or there is enough of it. Logs
+  // each change, whichever caller sees it first.
   bool has_room() const {
     if (min_free_bytes_ == 0) return true;
+    const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+    std::int64_t checked = checked_at_.load(std::memory_order_acquire);
+    if (now - checked < kRecheckNanos ||
+        !checked_at_.compare_exchange_strong(checked, now, std::memory_order_acq_rel)) {
+      return room_.load(std::memory_order_acquire);  // fresh, or another thread is checking
+    }
     struct statvfs fs {};
-    if (::statvfs(path_.c_str(), &fs) != 0) return true;
-    return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize >= min_free_bytes_;
+    const bool room = ::statvfs(path_.c_str(), &fs) != 0 ||
+                      static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize >= min_free_bytes_;
+    if (room_.exchange(room, std::memory_order_acq_rel) != room) {
+      if (room) {
+        core::log_info(kComponent, "free space is back on " + path_ + ": writes resume");
+      } else {
+        core::log_warn(kComponent, "less than " + std::to_string(min_free_bytes_ >> 20) +
+                                       " MiB free on the file system of " + path_ +
+                                       " (storage.min_free_mb): writes are refused until there "
+                                       "is more; reads go on");
+      }
+    }
+    return room;
   }
 
   std::string path_;
   std::uint64_t min_free_bytes_ = 0;
   mutable std::atomic<bool> failed_{false};
-  mutable std::atomic<bool> low_{false};
+  mutable std::atomic<bool> room_{true};
+  // steady_clock nanoseconds of the last statvfs; far in the past, so the first call checks.
+  mutable std::atomic<std::int64_t> checked_at_{std::numeric_limits<std::int64_t>::min() / 2};
 };
 
 struct Columns {
