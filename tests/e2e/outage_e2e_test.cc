@@ -133,6 +133,19 @@ std::size_t missing(const std::set<int>& acked, const std::set<int>& arrived) {
   return n;
 }
 
+// Waits until every reading in `acked` is stored (true) or `deadline` passes; `arrived` holds
+// what was stored at the last look.
+bool wait_stored(const Broker& broker, const std::string& dashboard, const Sensor& sensor,
+                 const std::set<int>& acked, std::chrono::milliseconds deadline,
+                 std::set<int>& arrived) {
+  return wait_until(
+      [&] {
+        arrived = stored(broker, dashboard, sensor);
+        return missing(acked, arrived) == 0;
+      },
+      deadline, std::chrono::milliseconds(100));
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -166,12 +179,8 @@ TEST_CASE(
 
       const auto acked = sensor.acked();
       std::set<int> arrived;
-      const bool complete = wait_until(
-          [&] {
-            arrived = stored(broker, dashboard, sensor);
-            return missing(acked, arrived) == 0;
-          },
-          signal == SIGTERM ? 30s : 10s, 200ms);
+      const bool complete =
+          wait_stored(broker, dashboard, sensor, acked, signal == SIGTERM ? 30s : 10s, arrived);
       std::printf(
           "Mosquitto %s for 4 s: /readyz 503 after %.2f s, ready again %.2f s after "
           "Mosquitto was back; %zu readings acknowledged by Mosquitto, %zu stored, %zu "
@@ -209,21 +218,12 @@ TEST_CASE(
   broker.start();
   const auto target = sensor.acked();  // everything acknowledged up to the restart
   std::set<int> arrived;
-  const bool drained = wait_until(
-      [&] {
-        arrived = stored(broker, dashboard, sensor);
-        return missing(target, arrived) == 0;
-      },
-      std::chrono::seconds(60 + outage_s), 100ms);
+  const bool drained =
+      wait_stored(broker, dashboard, sensor, target, std::chrono::seconds(60 + outage_s), arrived);
   const double drain_s = seconds_since(restart);
   sensor.stop();
   const auto acked = sensor.acked();
-  CHECK(wait_until(
-      [&] {
-        arrived = stored(broker, dashboard, sensor);
-        return missing(acked, arrived) == 0;
-      },
-      30s, 200ms));
+  CHECK(wait_stored(broker, dashboard, sensor, acked, 30s, arrived));
   std::printf(
       "databroker stopped for %d s under %d readings/s: backlog %zu readings, all stored "
       "%.2f s after the restart (process start included): %.0f readings/s, %.1f x the "

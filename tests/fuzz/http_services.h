@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
@@ -98,6 +99,23 @@ struct HttpWorld {
   // Authorization headers by caller: anonymous, ingest, internal, partner, admin.
   std::vector<std::string> authorizations{""};
 
+  // The key file's folder: in memory where there is a tmpfs (admin requests write the key file,
+  // with fsync), else in /tmp; removed when the world ends, at the fuzzer's exit.
+  static std::string make_key_dir() {
+    for (std::string pattern : {"/dev/shm/databroker-fuzz-XXXXXX", "/tmp/databroker-fuzz-XXXXXX"}) {
+      if (::mkdtemp(pattern.data()) != nullptr) return pattern;
+    }
+    setup_failed("cannot create a folder for the key file in /dev/shm or /tmp");
+  }
+  std::string key_dir;
+
+  ~HttpWorld() {
+    dispatcher.reset();
+    keys.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(key_dir, ignored);
+  }
+
   HttpWorld() {
     std::vector<access::Profile> declared;
     for (auto [name, ingest, internal, admin] :
@@ -114,12 +132,8 @@ struct HttpWorld {
     }
     profiles = take(access::ProfileSet::make(declared), "profiles");
     registry = take(registry::SensorRegistry::open(meta, false), "registry");
-    // In memory where there is a tmpfs: admin requests write the key file, with fsync.
-    char shm[] = "/dev/shm/databroker-fuzz-XXXXXX";
-    char tmp[] = "/tmp/databroker-fuzz-XXXXXX";
-    const char* dir = ::mkdtemp(shm) != nullptr ? shm : ::mkdtemp(tmp);
-    if (dir == nullptr) setup_failed("mkdtemp");
-    keys = take(access::KeyStore::open(std::string(dir) + "/keys.json", clock), "keys");
+    key_dir = make_key_dir();
+    keys = take(access::KeyStore::open(key_dir + "/keys.json", clock), "keys");
     for (const char* profile : {"sensor-gateway", "city-dashboard", "mobility-partner", "ops"}) {
       authorizations.push_back("Bearer " + take(keys->create(profile, "fuzz"), "key").key);
     }
